@@ -1,0 +1,79 @@
+/* compile.c — the driver: verify the graph, create the program's
+ * bindings (inputs, initialised params, outputs), hand the graph to the
+ * chosen backend. */
+#include <string.h>
+
+#include "backends.h"
+#include "ir/eval.h"
+
+static bool bind_params(kiln_program *p, kiln_graph *g)
+{
+    for (uint32_t i = 0; i < g->count; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->op != IR_OP_PARAM)
+            continue;
+        if (!rt_program_bind(p, 'p', n->name, n->type.dtype, n->type.rank,
+                             n->type.dims, i))
+            return false;
+        double *tmp = ir_alloc(g, (size_t)ir_numel(&n->type) * sizeof *tmp);
+        if (!tmp)
+            return false;
+        ir_init_fill(&n->attr.u.init, &n->type, tmp);
+        ir_from_doubles(n->type.dtype, tmp, ir_numel(&n->type),
+                        p->binds[p->nbinds - 1].data);
+        ir_free(g, tmp);
+    }
+    return true;
+}
+
+static bool bind_all(kiln_program *p, kiln_graph *g)
+{
+    for (uint32_t i = 0; i < g->count; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->op == IR_OP_INPUT &&
+            !rt_program_bind(p, 'i', n->name, n->type.dtype, n->type.rank,
+                             n->type.dims, i))
+            return false;
+    }
+    if (!bind_params(p, g))
+        return false;
+    for (uint32_t i = 0; i < g->noutputs; i++) {
+        const ir_node *n = &g->nodes[g->outputs[i].node];
+        if (!rt_program_bind(p, 'o', g->outputs[i].name, n->type.dtype,
+                             n->type.rank, n->type.dims, g->outputs[i].node))
+            return false;
+    }
+    return true;
+}
+
+kiln_program *kiln_compile(kiln_graph *g, const kiln_compile_options *opts)
+{
+    if (!g || g->status != KILN_OK)
+        return NULL;
+    kiln_compile_options o;
+    memset(&o, 0, sizeof o);
+    if (opts)
+        o = *opts;
+    if (o.threads < 0) {
+        ir_error(g, KILN_ERR_INVALID_ARGUMENT,
+                 "compile: threads is %d; want 0 (one per core) or more",
+                 o.threads);
+        return NULL;
+    }
+    if (ir_verify(g) != KILN_OK)
+        return NULL;
+    if (o.backend != KILN_BACKEND_REF) {
+        ir_error(g, KILN_ERR_UNSUPPORTED,
+                 "compile: backend %d is not built into this kiln "
+                 "(available: ref)",
+                 (int)o.backend);
+        return NULL;
+    }
+    kiln_program *p = rt_program_new(&g->alloc);
+    if (!p || !bind_all(p, g) || !kiln_backend_ref_attach(p, g)) {
+        kiln_program_free(p);
+        ir_error(g, KILN_ERR_OUT_OF_MEMORY, "compile: out of memory");
+        return NULL;
+    }
+    return p;
+}

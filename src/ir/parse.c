@@ -1,0 +1,1 @@
+/* parse.c — text format (in progress) */

@@ -1,0 +1,1 @@
+/* print.c — text format (in progress) */

@@ -8,7 +8,7 @@
 typedef kiln_status (*eval_fn)(ir_eval *e, const ir_node *n, double *out);
 
 static const eval_fn eval_table[IR_OP_COUNT] = {
-#define OP(id, text, arity, cat, attr, shape, flags) [IR_OP_##id] = eval_##id,
+#define OP(id, text, arity, cat, attr, shape, vjp, flags) [IR_OP_##id] = eval_##id,
 #include "ops.def"
 #undef OP
 };

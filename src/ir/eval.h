@@ -31,7 +31,7 @@ void ir_to_doubles(kiln_dtype t, const void *src, int64_t n, double *dst);
 void ir_from_doubles(kiln_dtype t, const double *src, int64_t n, void *dst);
 
 /* One evaluator per op (the eval_ID column implied by ops.def). */
-#define OP(id, text, arity, cat, attr, shape, flags) \
+#define OP(id, text, arity, cat, attr, shape, vjp, flags) \
     kiln_status eval_##id(ir_eval *e, const ir_node *n, double *out);
 #include "ops.def"
 #undef OP

@@ -7,7 +7,7 @@
 #include "ir.h"
 
 const ir_op_info ir_ops[IR_OP_COUNT] = {
-#define OP(id, text, arity, cat, attr, shape, flags) \
+#define OP(id, text, arity, cat, attr, shape, vjp, flags) \
     [IR_OP_##id] = {text, arity, IR_CAT_##cat, IR_ATTR_##attr, flags},
 #include "ops.def"
 #undef OP

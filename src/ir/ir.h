@@ -23,7 +23,7 @@
 #define IR_NONE UINT32_MAX
 
 typedef enum ir_op {
-#define OP(id, text, arity, cat, attr, shape, flags) IR_OP_##id,
+#define OP(id, text, arity, cat, attr, shape, vjp, flags) IR_OP_##id,
 #include "ops.def"
 #undef OP
     IR_OP_COUNT
@@ -175,7 +175,7 @@ bool ir_check_shape(kiln_graph *g, const char *what, int rank,
 bool ir_broadcast_shapes(const ir_type *a, const ir_type *b, ir_type *out);
 
 /* --- shape.c: one rule per op category ------------------------------ */
-#define OP(id, text, arity, cat, attr, shape, flags) \
+#define OP(id, text, arity, cat, attr, shape, vjp, flags) \
     bool shape(kiln_graph *g, ir_node *n);
 #include "ops.def"
 #undef OP

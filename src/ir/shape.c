@@ -490,7 +490,7 @@ bool shape_assign(kiln_graph *g, ir_node *n)
 typedef bool (*shape_fn)(kiln_graph *g, ir_node *n);
 
 static const shape_fn shape_rules[IR_OP_COUNT] = {
-#define OP(id, text, arity, cat, attr, shape, flags) [IR_OP_##id] = shape,
+#define OP(id, text, arity, cat, attr, shape, vjp, flags) [IR_OP_##id] = shape,
 #include "ops.def"
 #undef OP
 };

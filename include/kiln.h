@@ -219,7 +219,7 @@ KILN_API kiln_node kiln_neg(kiln_graph *g, kiln_node x);
 KILN_API kiln_node kiln_abs(kiln_graph *g, kiln_node x);
 KILN_API kiln_node kiln_square(kiln_graph *g, kiln_node x);
 KILN_API kiln_node kiln_relu(kiln_graph *g, kiln_node x);
-/* -1, 0 or 1 (NaN stays NaN). */
+/* -1, 0 or 1 (NaN stays NaN); its gradient is zero. */
 KILN_API kiln_node kiln_sign(kiln_graph *g, kiln_node x);
 
 /* Binary ops with numpy broadcasting; both operands have the same dtype
@@ -358,6 +358,70 @@ KILN_API kiln_status kiln_output(kiln_graph *g, const char *name,
                                  kiln_node value);
 
 /* ------------------------------------------------------------------------ */
+/* Gradients and optimizers                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Flags for kiln_grad. */
+enum {
+    /* A wrt node the loss does not depend on gets an explicit zero tensor
+     * instead of the invalid node. */
+    KILN_GRAD_ZEROS_FOR_UNUSED = 1u << 0
+};
+
+/* Reverse-mode autodiff: append to g the nodes computing d loss / d wrt[i]
+ * and store them in grads[i] (same dtype and shape as wrt[i]).  loss must
+ * be a floating scalar (rank 0); each wrt[i] a floating node.  Gradients
+ * are ordinary nodes, so they can be differentiated again.
+ *
+ * A wrt node the loss does not depend on gets the invalid node (or zeros,
+ * with KILN_GRAD_ZEROS_FOR_UNUSED).  A wrt node that reaches the loss only
+ * through non-differentiable ops (argmax, comparisons, casts to integers,
+ * ...) is an error naming that op.  Integer and bool edges carry no
+ * gradient (select's condition, softmax_cross_entropy's labels).  At a
+ * kink the rules pick a subgradient: relu'(0) = 0, abs'(0) = 0, and max,
+ * min, maximum, minimum split the gradient evenly between ties (maximum
+ * and minimum give it all to their first operand). */
+KILN_API kiln_status kiln_grad(kiln_graph *g, kiln_node loss, int n,
+                               const kiln_node *wrt, kiln_node *grads,
+                               unsigned flags);
+
+/* Which params an optimizer updates: `params` (n of them), or, when n is 0,
+ * every floating param of the graph that the loss depends on. */
+typedef struct kiln_sgd_options {
+    double lr;           /* learning rate, > 0                          */
+    double momentum;     /* 0 for plain SGD                             */
+    int nesterov;        /* Nesterov momentum (needs momentum > 0)      */
+    double weight_decay; /* L2 term added to the gradient               */
+    double clip_norm;    /* > 0: clip gradients to this global L2 norm  */
+    int nparams;
+    const kiln_node *params;
+} kiln_sgd_options;
+
+typedef struct kiln_adam_options {
+    double lr;           /* 0 means 1e-3                                */
+    double beta1;        /* 0 means 0.9                                 */
+    double beta2;        /* 0 means 0.999                               */
+    double eps;          /* 0 means 1e-8                                */
+    double weight_decay; /* L2 term (Adam) or decoupled decay (AdamW)   */
+    int decoupled;       /* nonzero: AdamW                              */
+    double clip_norm;    /* > 0: clip gradients to this global L2 norm  */
+    int nparams;
+    const kiln_node *params;
+} kiln_adam_options;
+
+/* Turn a loss into a training step: append the gradients and the update of
+ * every trained param as kiln_assign nodes, so one kiln_run is one step
+ * (forward, backward, update).  Optimizer state lives in new params named
+ * after the trained param: "<name>.momentum" (SGD with momentum),
+ * "<name>.adam_m", "<name>.adam_v" and one "adam.step" counter (i32), so
+ * it survives across runs like any param.  Updates follow PyTorch's
+ * torch.optim.SGD / Adam / AdamW.  Returns KILN_OK or the graph's error. */
+KILN_API kiln_status kiln_sgd(kiln_graph *g, kiln_node loss,
+                              const kiln_sgd_options *opts);
+KILN_API kiln_status kiln_adam(kiln_graph *g, kiln_node loss,
+                               const kiln_adam_options *opts);
+
+/* ------------------------------------------------------------------------ */
 /* Text format (docs/text-format.md)                                        */
 /* ------------------------------------------------------------------------ */
 
@@ -390,6 +454,7 @@ typedef enum kiln_backend {
 typedef struct kiln_compile_options {
     kiln_backend backend;
     int threads; /* 0: one per core                                      */
+    int no_fuse; /* 1: one kernel per node (to compare with fused code)  */
 } kiln_compile_options;
 
 /* Snapshot the graph into a runnable program.  The graph may be changed
@@ -417,6 +482,46 @@ KILN_API kiln_status kiln_get_param(kiln_program *p, const char *name,
                                     void *data, size_t nbytes);
 KILN_API kiln_status kiln_set_param(kiln_program *p, const char *name,
                                     const void *data, size_t nbytes);
+
+/* The fusion plan of g for the CPU backend, as text: the kernels (which
+ * nodes each computes, its kind and loop domain) and, for every edge
+ * left unfused, why.  Allocated like kiln_print's text (free it with
+ * kiln_text_free); NULL with the error in g.  Needs no LLVM. */
+KILN_API char *kiln_explain(kiln_graph *g, const kiln_compile_options *opts);
+
+/* How a program was compiled: wall-clock milliseconds per stage (0 for a
+ * stage the backend does not have) and what came out. */
+typedef struct kiln_compile_stats {
+    double lower_ms;    /* decompose, lower to kernel IR, plan memory     */
+    double codegen_ms;  /* emit LLVM IR                                   */
+    double optimize_ms; /* LLVM's optimisation passes                     */
+    double jit_ms;      /* machine code and symbol lookup                 */
+    double total_ms;    /* all of kiln_compile                            */
+    int kernels;        /* kernels run per kiln_run (0 for ref)           */
+    int64_t arena_bytes; /* memory for intermediate values                */
+} kiln_compile_stats;
+KILN_API kiln_status kiln_program_stats(const kiln_program *p,
+                                        kiln_compile_stats *out);
+
+/* Ahead-of-time compilation (CPU backend): write <path>.o, a PIC object
+ * file, and <path>.h, a header declaring plain C functions named after
+ * `name`, so a C program can run the graph linking only that object (no
+ * libkiln, no LLVM; the object needs memcpy from libc).  The header states
+ * the layout: one struct of input pointers, one of output pointers, the
+ * byte offset of every param in the params block, and the sizes and the
+ * 64-byte alignment of the params and workspace blocks. */
+typedef struct kiln_aot_options {
+    const char *name; /* C prefix: [A-Za-z_][A-Za-z0-9_]*                    */
+    const char *path; /* output path without extension (NULL: name)        */
+    const char *cpu;  /* NULL or "native": this host; or an LLVM CPU name
+                       * such as "x86-64-v3" for other machines            */
+    int no_fuse;      /* 1: one kernel per node                            */
+} kiln_aot_options;
+
+/* KILN_OK, or an error recorded in g (KILN_ERR_UNSUPPORTED when kiln was
+ * built without LLVM, KILN_ERR_IO when a file cannot be written). */
+KILN_API kiln_status kiln_compile_aot(kiln_graph *g,
+                                      const kiln_aot_options *opts);
 
 /* What a program binds: kind is 'i' (input), 'p' (param) or 'o' (output).
  * kiln_program_binding fills the fields of binding `index` (0-based, in

@@ -8,5 +8,11 @@
 #include "runtime/program.h"
 
 bool kiln_backend_ref_attach(kiln_program *p, const kiln_graph *g);
+#ifdef KILN_HAVE_LLVM
+/* On failure the message is in err; the program is then only fit to be
+ * freed. */
+bool kiln_backend_cpu_attach(kiln_program *p, const kiln_graph *g, int threads,
+                             bool fuse, char *err, size_t errlen);
+#endif
 
 #endif

@@ -4,6 +4,11 @@
 #include <string.h>
 
 #include "backends.h"
+#include "runtime/pool.h"
+
+#ifndef KILN_FUSE_BY_DEFAULT
+#define KILN_FUSE_BY_DEFAULT 1
+#endif
 #include "ir/eval.h"
 
 static bool bind_params(kiln_program *p, kiln_graph *g)
@@ -46,6 +51,56 @@ static bool bind_all(kiln_program *p, kiln_graph *g)
     return true;
 }
 
+static bool backend_built(kiln_graph *g, kiln_backend b)
+{
+    switch (b) {
+    case KILN_BACKEND_REF: return true;
+    case KILN_BACKEND_CPU:
+#ifdef KILN_HAVE_LLVM
+        return true;
+#else
+        return ir_error(g, KILN_ERR_UNSUPPORTED,
+                        "compile: backend 'cpu' is not built into this kiln "
+                        "(it needs LLVM 14-19 at build time; available: ref)");
+#endif
+    case KILN_BACKEND_CUDA:
+        return ir_error(g, KILN_ERR_UNSUPPORTED,
+                        "compile: backend 'cuda' is not built into this kiln "
+                        "(available: ref%s)",
+#ifdef KILN_HAVE_LLVM
+                        ", cpu"
+#else
+                        ""
+#endif
+        );
+    }
+    return ir_error(g, KILN_ERR_INVALID_ARGUMENT,
+                    "compile: unknown backend %d (want KILN_BACKEND_REF, _CPU "
+                    "or _CUDA)",
+                    (int)b);
+}
+
+/* Hand the verified graph to the backend; errors go to the graph. */
+static bool attach(kiln_program *p, kiln_graph *g, const kiln_compile_options *o)
+{
+    if (o->backend == KILN_BACKEND_REF) {
+        if (!kiln_backend_ref_attach(p, g))
+            return ir_error(g, KILN_ERR_OUT_OF_MEMORY, "compile: out of memory");
+        return true;
+    }
+#ifdef KILN_HAVE_LLVM
+    char err[400];
+    int threads = o->threads > 0 ? o->threads : rt_cpu_count();
+    /* Fused unless asked not to (KILN_FUSE_BY_DEFAULT=0 builds flip it). */
+    bool fuse = KILN_FUSE_BY_DEFAULT && !o->no_fuse;
+    if (!kiln_backend_cpu_attach(p, g, threads, fuse, err, sizeof err))
+        return ir_error(g, KILN_ERR_UNSUPPORTED, "compile: cpu backend: %s", err);
+    return true;
+#else
+    return false;
+#endif
+}
+
 kiln_program *kiln_compile(kiln_graph *g, const kiln_compile_options *opts)
 {
     if (!g || g->status != KILN_OK)
@@ -62,18 +117,19 @@ kiln_program *kiln_compile(kiln_graph *g, const kiln_compile_options *opts)
     }
     if (ir_verify(g) != KILN_OK)
         return NULL;
-    if (o.backend != KILN_BACKEND_REF) {
-        ir_error(g, KILN_ERR_UNSUPPORTED,
-                 "compile: backend %d is not built into this kiln "
-                 "(available: ref)",
-                 (int)o.backend);
+    if (!backend_built(g, o.backend))
         return NULL;
-    }
+    double start = rt_now_ms();
     kiln_program *p = rt_program_new(&g->alloc);
-    if (!p || !bind_all(p, g) || !kiln_backend_ref_attach(p, g)) {
+    if (!p || !bind_all(p, g)) {
         kiln_program_free(p);
         ir_error(g, KILN_ERR_OUT_OF_MEMORY, "compile: out of memory");
         return NULL;
     }
+    if (!attach(p, g, &o)) {
+        kiln_program_free(p);
+        return NULL;
+    }
+    p->stats.total_ms = rt_now_ms() - start;
     return p;
 }

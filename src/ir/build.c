@@ -215,9 +215,12 @@ kiln_node kiln_reshape(kiln_graph *g, kiln_node x, int rank,
     if (!usable(g) || ir_use(g, x, "reshape") == IR_NONE)
         return bad;
     const ir_type *xt = type_of(g, x);
-    if (rank < 0 || rank > KILN_MAX_RANK || (rank > 0 && !dims))
-        return ir_error(g, KILN_ERR_SHAPE, "reshape: bad rank %d or NULL dims",
-                        rank),
+    if (rank < 0 || rank > KILN_MAX_RANK)
+        return ir_error(g, KILN_ERR_SHAPE, "reshape: rank %d is out of range "
+                        "0..%d", rank, KILN_MAX_RANK),
+               bad;
+    if (rank > 0 && !dims)
+        return ir_error(g, KILN_ERR_INVALID_ARGUMENT, "reshape: dims is NULL"),
                bad;
     ir_type ty = {xt->dtype, rank, {0}};
     int infer = -1;
@@ -453,8 +456,27 @@ kiln_node kiln_one_hot(kiln_graph *g, kiln_node labels, int depth,
     return op_n(g, IR_OP_ONE_HOT, 1, &labels, NULL, &ty);
 }
 
+/* Checked here so that a misuse is reported as mse's, not as the error
+ * of a sub or mean node the caller never asked for. */
 kiln_node kiln_mse(kiln_graph *g, kiln_node a, kiln_node b)
 {
+    char sa[128], sb[128];
+    ir_type out;
+    if (!usable(g) || ir_use(g, a, "mse") == IR_NONE ||
+        ir_use(g, b, "mse") == IR_NONE)
+        return bad;
+    const ir_type *ta = type_of(g, a), *tb = type_of(g, b);
+    ir_type_str(ta, sa, sizeof sa);
+    ir_type_str(tb, sb, sizeof sb);
+    if (!ir_dtype_is_float(ta->dtype) || ta->dtype != tb->dtype)
+        return ir_error(g, KILN_ERR_DTYPE,
+                        "mse: needs two f32 or two f64 operands, got %s and %s",
+                        sa, sb),
+               bad;
+    if (!ir_broadcast_shapes(ta, tb, &out))
+        return ir_error(g, KILN_ERR_SHAPE,
+                        "mse: shapes do not broadcast: %s and %s", sa, sb),
+               bad;
     return kiln_mean(g, kiln_square(g, kiln_sub(g, a, b)), 0, NULL, 0);
 }
 
@@ -484,10 +506,27 @@ kiln_node kiln_bernoulli(kiln_graph *g, double p, int rank,
     return op_n(g, IR_OP_BERNOULLI, 2, in, &a, &ty);
 }
 
+/* seed and offset are checked even when rate is 0 (dropout is then the
+ * identity): a bad seed is a bug in the caller's graph either way. */
+static bool dropout_counter_ok(kiln_graph *g, kiln_node h, const char *what)
+{
+    char buf[128];
+    uint32_t i = ir_use(g, h, "dropout");
+    if (i == IR_NONE)
+        return false;
+    const ir_type *t = &g->nodes[i].type;
+    if (t->dtype != KILN_I32 || t->rank != 0)
+        return ir_error(g, KILN_ERR_DTYPE, "dropout: %s must be i32[], got %s",
+                        what, ir_type_str(t, buf, sizeof buf));
+    return true;
+}
+
 kiln_node kiln_dropout(kiln_graph *g, kiln_node x, double rate, kiln_node seed,
                        kiln_node offset)
 {
-    if (!usable(g) || ir_use(g, x, "dropout") == IR_NONE)
+    if (!usable(g) || ir_use(g, x, "dropout") == IR_NONE ||
+        !dropout_counter_ok(g, seed, "seed") ||
+        !dropout_counter_ok(g, offset, "offset"))
         return bad;
     const ir_type xt = *type_of(g, x);
     if (!ir_dtype_is_float(xt.dtype))
@@ -522,9 +561,15 @@ kiln_status kiln_output(kiln_graph *g, const char *name, kiln_node value)
     uint32_t i = ir_use(g, value, "output");
     if (i == IR_NONE)
         return g->status;
-    if (!name || !ir_name_valid(name)) {
-        ir_error(g, KILN_ERR_NAME, "output: invalid name '%.80s'",
-                 name ? name : "(null)");
+    if (!name) {
+        ir_error(g, KILN_ERR_INVALID_ARGUMENT, "output: name is NULL");
+        return g->status;
+    }
+    if (!ir_name_valid(name)) {
+        ir_error(g, KILN_ERR_NAME,
+                 "output: invalid name '%.80s' (want [A-Za-z_][A-Za-z0-9_.]*, "
+                 "at most %d bytes)",
+                 name, KILN_MAX_NAME - 1);
         return g->status;
     }
     if (ir_find_output(g, name) != IR_NONE) {

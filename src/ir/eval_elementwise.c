@@ -25,10 +25,14 @@ static double sigmoid(double x)
     return z / (1 + z);
 }
 
+/* 0.5 x (1 + tanh(u)) = x sigmoid(2u): written so, no cancellation for
+ * negative x; the limit at -inf is -0. */
 static double gelu(double x)
 {
     const double k = 0.79788456080286535588; /* sqrt(2/pi) */
-    return 0.5 * x * (1 + tanh(k * (x + 0.044715 * x * x * x)));
+    if (isinf(x))
+        return x > 0 ? x : -0.0;
+    return x * sigmoid(2 * k * (x + 0.044715 * x * x * x));
 }
 
 #define UNARY(ID, expr) \

@@ -26,14 +26,18 @@ kiln_status eval_MATMUL(ir_eval *e, const ir_node *n, double *out)
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
                 double acc = 0;
-                int64_t iacc = 0;
+                /* unsigned: two i32 products near 2^62 already overflow
+                 * int64; modulo 2^64 keeps the low 32 bits exact */
+                uint64_t iacc = 0;
                 for (int64_t k = 0; k < K; k++) {
                     if (i32)
-                        iacc += (int64_t)A[i * K + k] * (int64_t)B[k * N + j];
+                        iacc += (uint64_t)((int64_t)A[i * K + k] *
+                                           (int64_t)B[k * N + j]);
                     else
                         acc += A[i * K + k] * B[k * N + j];
                 }
-                C[i * N + j] = i32 ? ir_wrap_i32(iacc) : acc;
+                C[i * N + j] =
+                    i32 ? ir_wrap_i32((int64_t)(iacc & 0xffffffffu)) : acc;
             }
     }
     return KILN_OK;

@@ -105,8 +105,10 @@ kiln_status eval_ARGMAX(ir_eval *e, const ir_node *n, double *out)
     ir_strides(xt, st);
     const double *x = EVAL_IN(e, n, 0);
     double *best = ir_alloc((kiln_graph *)e->g, (size_t)outn * sizeof *best);
-    if (!best)
-        return ir_eval_fail(e, n, "out of memory");
+    if (!best) {
+        ir_eval_fail(e, n, "out of memory");
+        return KILN_ERR_OUT_OF_MEMORY;
+    }
     for (int64_t o = 0; o < outn; o++) {
         best[o] = -INFINITY;
         out[o] = -1;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "program.h"
 
@@ -212,5 +213,20 @@ kiln_status kiln_program_binding(const kiln_program *p, int index,
     out->rank = b->rank;
     for (int i = 0; i < b->rank; i++)
         out->dims[i] = b->dims[i];
+    return KILN_OK;
+}
+
+double rt_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+kiln_status kiln_program_stats(const kiln_program *p, kiln_compile_stats *out)
+{
+    if (!p || !out)
+        return KILN_ERR_INVALID_ARGUMENT;
+    *out = p->stats;
     return KILN_OK;
 }

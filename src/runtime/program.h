@@ -21,6 +21,7 @@ typedef struct rt_binding {
     void *data;    /* host bytes, nbytes long */
     size_t nbytes;
     bool set;      /* inputs: bound since creation */
+    bool direct;   /* outputs: the backend writes data itself (no copy) */
 } rt_binding;
 
 typedef struct rt_backend {
@@ -36,6 +37,7 @@ struct kiln_program {
     int nbinds;
     const rt_backend *backend;
     void *impl;
+    kiln_compile_stats stats; /* filled by the driver and the backend */
 };
 
 kiln_program *rt_program_new(const kiln_allocator *a);
@@ -44,6 +46,8 @@ bool rt_program_bind(kiln_program *p, char kind, const char *name,
                      kiln_dtype t, int rank, const int64_t *dims,
                      uint32_t node);
 rt_binding *rt_find(kiln_program *p, char kind, const char *name);
+/* Milliseconds on a monotonic clock, for compile statistics. */
+double rt_now_ms(void);
 kiln_status rt_fail(kiln_program *p, kiln_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,0 +1,98 @@
+/* cmd_aot.c — `kiln compile`: ahead-of-time compilation of a graph file
+ * into NAME.o and NAME.h (kiln_compile_aot). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define USAGE                                                            \
+    "kiln compile FILE -o PATH [--name PREFIX] [--cpu native|CPU] "      \
+    "[--no-fuse]"
+
+const char cli_compile_help[] =
+    "usage: " USAGE "\n"
+    "\n"
+    "Compile FILE for the CPU ahead of time: write PATH.o (a PIC object\n"
+    "file) and PATH.h (its C header), so a C program can run the graph\n"
+    "linking only PATH.o (no libkiln, no LLVM).  The header declares\n"
+    "PREFIX_run, PREFIX_init_params and the sizes and layout of the\n"
+    "params and workspace blocks.\n"
+    "\n"
+    "  -o PATH         output path without extension (required)\n"
+    "  --name PREFIX   C prefix of the generated names (default: the last\n"
+    "                  component of PATH; must be a C identifier)\n"
+    "  --cpu CPU       native (default: this host) or an LLVM CPU name\n"
+    "                  such as x86-64-v3, to run on other machines\n"
+    "  --no-fuse       one kernel per node\n";
+
+typedef struct aot_args {
+    const char *file, *path, *name, *cpu;
+    int no_fuse;
+} aot_args;
+
+static int parse_one(aot_args *a, int argc, char **argv, int *i)
+{
+    int missing = 0;
+    const char *v;
+    if ((v = cli_option("-o", argc, argv, i, &missing)) ||
+        (!missing && (v = cli_option("--output", argc, argv, i, &missing))))
+        a->path = v;
+    else if (!missing && (v = cli_option("--name", argc, argv, i, &missing)))
+        a->name = v;
+    else if (!missing && (v = cli_option("--cpu", argc, argv, i, &missing)))
+        a->cpu = v;
+    else if (missing)
+        return cli_usage("compile", USAGE, "option '%s' needs a value",
+                         argv[*i]);
+    else if (strcmp(argv[*i], "--no-fuse") == 0)
+        a->no_fuse = 1;
+    else if (argv[*i][0] == '-' && argv[*i][1] != 0)
+        return cli_usage("compile", USAGE, "unknown option '%s'", argv[*i]);
+    else if (a->file)
+        return cli_usage("compile", USAGE, "more than one FILE ('%s')",
+                         argv[*i]);
+    else
+        a->file = argv[*i];
+    return CLI_OK;
+}
+
+static int parse_args(aot_args *a, int argc, char **argv)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        int rc = parse_one(a, argc, argv, &i);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    if (!a->file)
+        return cli_usage("compile", USAGE, "missing FILE");
+    if (!a->path || !*a->path)
+        return cli_usage("compile", USAGE, "missing -o PATH");
+    if (!a->name) {
+        const char *slash = strrchr(a->path, '/');
+        a->name = slash ? slash + 1 : a->path;
+    }
+    return CLI_OK;
+}
+
+int cli_compile(int argc, char **argv)
+{
+    aot_args a;
+    if (argc > 0 && cli_is_help(argv[0]))
+        return fputs(cli_compile_help, stdout), CLI_OK;
+    int rc = parse_args(&a, argc, argv);
+    if (rc != CLI_OK)
+        return rc;
+    kiln_graph *g = cli_load_graph("compile", a.file);
+    if (!g)
+        return CLI_USER;
+    kiln_aot_options o = {.name = a.name, .path = a.path, .cpu = a.cpu,
+                          .no_fuse = a.no_fuse};
+    if (kiln_compile_aot(g, &o) != KILN_OK)
+        rc = cli_fail(CLI_USER, "compile", "%s: %s", a.file,
+                      kiln_graph_error(g));
+    else
+        printf("wrote %s.o and %s.h (prefix %s)\n", a.path, a.path, a.name);
+    kiln_graph_free(g);
+    return rc;
+}

@@ -7,8 +7,14 @@
 #   pkg-config               finding cmocka; using the installed kiln.pc
 #   meson, ninja-build       the build (meson pulls in python3 itself)
 #   libcmocka-dev            the test framework
-#   zlib1g-dev               checkpoint compression (used by later issues)
-KILN_DEB_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build libcmocka-dev zlib1g-dev)
+#   zlib1g-dev               reading gzipped MNIST IDX files (the demo)
+#   g++, llvm-19-dev         the CPU backend: LLVM's C API (meson's llvm
+#                            dependency wants a C++ compiler to link it)
+#   dataset-fashion-mnist    the demo's data set
+KILN_DEB_PACKAGES=(gcc g++ libc6-dev pkg-config meson ninja-build libcmocka-dev zlib1g-dev
+                   llvm-19-dev dataset-fashion-mnist)
+# CI also builds against Debian 12's default LLVM (14) to keep it working.
+KILN_CI_EXTRA_PACKAGES=(llvm-14-dev)
 
 # Print the packages of KILN_DEB_PACKAGES that are not installed.
 kiln_missing_packages() {

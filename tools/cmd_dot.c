@@ -140,8 +140,8 @@ static void find_homes(dot *d)
     }
 }
 
-/* Inputs, params, constants in memory; outputs and assigns. */
-static void outside(dot *d)
+/* Inputs, params and constants in memory. */
+static void sources(dot *d)
 {
     for (uint32_t n = 0; n < d->g->count; n++) {
         ir_op op = d->g->nodes[n].op;
@@ -153,6 +153,11 @@ static void outside(dot *d)
                   : op == IR_OP_PARAM ? ", shape=ellipse, style=bold"
                                       : ", shape=note");
     }
+}
+
+/* After the clusters, so that every node is declared where it lives. */
+static void outputs_and_assigns(dot *d)
+{
     for (int o = 0; o < d->p->noutputs; o++) {
         uint32_t n = d->p->buf[d->p->outputs[o].buf].node;
         char from[64];
@@ -182,9 +187,10 @@ static void write_dot(dot *d, const char *file, bool fuse)
                   "fontname=\"monospace\", fontsize=10];\n",
             d->p->nk, fuse ? "fused" : "unfused");
     find_homes(d);
-    outside(d);
+    sources(d);
     for (int ki = 0; ki < d->p->nk; ki++)
         cluster(d, ki);
+    outputs_and_assigns(d);
     fprintf(d->f, "}\n");
 }
 

@@ -13,7 +13,13 @@ static const char main_help[] =
     "commands:\n"
     "  check FILE      parse and verify a graph, print a summary\n"
     "  print FILE      print a graph in canonical text form\n"
-    "  run FILE        compile and run a graph, print its outputs\n"
+    "  run FILE        compile and run a graph (or N training steps), print\n"
+    "                  its outputs\n"
+    "  grad FILE       append gradients of a loss, print the graph\n"
+    "  compile FILE    ahead-of-time compile to an object file and C header\n"
+    "  explain FILE    the kernels and every fusion decision\n"
+    "  dot FILE        Graphviz of the graph, one cluster per kernel\n"
+    "  bench FILE      time fused against unfused execution\n"
     "  help [COMMAND]  this text, or a command's help\n"
     "\n"
     "Run 'kiln COMMAND --help' for a command's options.  Exit status: 0 ok,\n"
@@ -29,6 +35,11 @@ static const command commands[] = {
     {"check", cli_check, cli_check_help},
     {"print", cli_print, cli_print_help},
     {"run", cli_run, cli_run_help},
+    {"grad", cli_grad, cli_grad_help},
+    {"compile", cli_compile, cli_compile_help},
+    {"explain", cli_explain, cli_explain_help},
+    {"dot", cli_dot, cli_dot_help},
+    {"bench", cli_bench, cli_bench_help},
 };
 
 static const command *find(const char *name)
@@ -48,7 +59,7 @@ static int help(int argc, char **argv)
     const command *c = find(argv[0]);
     if (!c || argc > 1)
         return cli_fail(CLI_USAGE, "help", "no command '%s'\n%s", argv[0],
-                        "usage: kiln help [check|print|run]");
+                        "usage: kiln help [COMMAND] (see 'kiln help')");
     fputs(c->help, stdout);
     return CLI_OK;
 }

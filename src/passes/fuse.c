@@ -26,8 +26,8 @@
  *  - a root whose only kernel reader is a root of the same shape, through
  *    elementwise ops, is computed in that root's kernel and stored from
  *    there too (multi-output fusion: an optimizer's moments and weights);
- *  - a kernel is capped at FUSE_CAP expression nodes; the cap makes its
- *    largest inlined input a root.
+ *  - a kernel computes at most FUSE_CAP inlined nodes; past that its
+ *    largest inlined producer becomes a root (logged as the cap).
  * Every edge left unfused is logged with its reason.  Each kernel reads a
  * value through an affine map from its loop indices, composed through
  * the views on the way, so layout ops cost nothing.
@@ -38,7 +38,7 @@
 #include "ir/kernel.h"
 #include "passes.h"
 
-#define FUSE_CAP 160
+#define FUSE_CAP 96
 #define MAXC (KILN_MAX_RANK + 1) /* map columns: loop axes, then k */
 
 /* F_ROWRED: a reduction folded inside its row kernel (row_of) */
@@ -80,6 +80,7 @@ typedef struct fz {
 } fz;
 
 #define NONE UINT32_MAX
+#define IDENTITY_STAMP 0x80000000u /* mark stamps of identity_path */
 #define MULTI (UINT32_MAX - 1)
 
 static const ir_type *T(const fz *f, uint32_t n) { return &f->g->nodes[n].type; }
@@ -381,23 +382,93 @@ static void propagate_readers(fz *f)
     }
 }
 
+/* ---- the size cap ------------------------------------------------------- */
+
+/* Inlined nodes a kernel rooted at r would compute, r included, each once:
+ * listed in out (which must hold g->count) and counted. */
+static int inlined_nodes(fz *f, uint32_t r, uint32_t stamp, uint32_t *out)
+{
+    int n = 0;
+    out[n++] = r;
+    f->mark[r] = stamp;
+    for (int top = 0; top < n; top++) {
+        const ir_node *node = &f->g->nodes[out[top]];
+        for (int k = 0; k < node->nin; k++) {
+            uint32_t x = node->in[k];
+            if (f->mark[x] != stamp && (f->fate[x] == F_INLINE || f->fate[x] == F_ROWRED)) {
+                f->mark[x] = stamp;
+                out[n++] = x;
+            }
+        }
+    }
+    return n;
+}
+
+/* Split kernels over the cap: an inlined producer becomes a root, until
+ * the kernel fits. */
+static void apply_cap(fz *f)
+{
+    kiln_graph *g = f->g;
+    size_t cap = g->count ? g->count : 1;
+    uint32_t *members = ir_alloc(g, cap * sizeof *members);
+    uint32_t *scratch = ir_alloc(g, cap * sizeof *scratch);
+    uint32_t stamp = 0;
+    for (uint32_t i = 0; members && scratch && i < g->count; i++)
+        f->mark[i] = 0;
+    for (uint32_t r = g->count; members && scratch && r-- > 0;) {
+        if (f->fate[r] != F_ROOT)
+            continue;
+        int n;
+        while ((n = inlined_nodes(f, r, ++stamp, members)) > FUSE_CAP) {
+            /* the biggest producer that fits the cap by itself, so both
+             * halves are as full as allowed */
+            uint32_t best = NONE;
+            int most = 1;
+            for (int i = 1; i < n; i++) {
+                if (f->fate[members[i]] != F_INLINE)
+                    continue;
+                int c = inlined_nodes(f, members[i], ++stamp, scratch);
+                if (c > most && c <= FUSE_CAP) {
+                    most = c;
+                    best = members[i];
+                }
+            }
+            if (best == NONE)
+                break; /* nothing left to split */
+            make_root(f, best, KR_CAP);
+        }
+    }
+    ir_free(g, members);
+    ir_free(g, scratch);
+}
+
 /* Are all paths from `from` to root `to` through inlined elementwise ops
  * of to's shape (so `to` reads `from` at the identity map)? */
-static bool identity_path(fz *f, uint32_t from, uint32_t to)
+/* Are all paths from `from` to root `to` through inlined elementwise ops
+ * of to's shape (so `to` reads `from` at the identity map)?  Each node is
+ * checked once (stamp marks the ones already found good), so a DAG with
+ * many paths costs its size, not its path count. */
+static bool identity_walk(fz *f, uint32_t from, uint32_t to, uint32_t stamp)
 {
-    if (!same_shape(T(f, from), T(f, to)))
-        return false;
     for (uint32_t u = f->uoff[from]; u < f->uoff[from + 1]; u++) {
         uint32_t c = f->users[u];
-        if (f->fate[c] == F_SINK)
+        if (f->fate[c] == F_SINK || f->mark[c] == stamp)
             continue;
         const ir_node *cn = &f->g->nodes[c];
         if (ir_ops[cn->op].category != IR_CAT_ELEMENTWISE || !same_shape(&cn->type, T(f, to)))
             return false;
-        if (c != to && (f->fate[c] != F_INLINE || !identity_path(f, c, to)))
+        if (c != to && (f->fate[c] != F_INLINE || !identity_walk(f, c, to, stamp)))
             return false;
+        f->mark[c] = stamp;
     }
     return true;
+}
+
+static bool identity_path(fz *f, uint32_t from, uint32_t to)
+{
+    if (!same_shape(T(f, from), T(f, to)))
+        return false;
+    return identity_walk(f, from, to, IDENTITY_STAMP + from);
 }
 
 /* Epilogues and multi-output merges (see the top of the file). */
@@ -405,7 +476,9 @@ static void merge_kernels(fz *f)
 {
     kiln_graph *g = f->g;
     for (uint32_t i = 0; i < g->count; i++) {
-        if (f->fate[i] != F_ROOT || f->sink[i])
+        ir_category ci = ir_ops[OPOF(f, i)].category;
+        if (f->fate[i] != F_ROOT || f->sink[i] ||
+            (ci != IR_CAT_REDUCTION && ci != IR_CAT_CONTRACTION))
             continue;
         uint32_t r = f->reader[i];
         if (r == NONE || r == MULTI || f->fate[r] != F_ROOT || f->absorb[r] != NONE ||
@@ -424,10 +497,15 @@ static void merge_kernels(fz *f)
         }
     }
     for (uint32_t i = 0; i < g->count; i++) {
-        if (f->fate[i] != F_ROOT || f->host[i] != i || f->absorb[i] != NONE)
+        /* a row kernel's root stays in its own kernel: its folds live there */
+        if (f->fate[i] != F_ROOT || f->host[i] != i || f->absorb[i] != NONE ||
+            f->row_of[i] == i)
             continue;
         ir_category c = ir_ops[OPOF(f, i)].category;
-        if (c == IR_CAT_SOURCE || c == IR_CAT_REDUCTION || c == IR_CAT_CONTRACTION)
+        /* only values that must reach memory anyway (outputs, new param
+         * values) ride along; a root made for the cap stays apart */
+        if (c == IR_CAT_SOURCE || c == IR_CAT_REDUCTION || c == IR_CAT_CONTRACTION ||
+            !f->sink[i])
             continue;
         uint32_t r = f->reader[i];
         if (r == NONE || r == MULTI || f->fate[r] != F_ROOT || f->absorb[r] != NONE ||
@@ -829,6 +907,10 @@ static void store_merged(fz *f, const fz_map *m)
         if (j == f->cur || f->fate[j] != F_ROOT || !computed_here(f, j))
             continue;
         kernel *k = f->k;
+        if (k->nextra == K_MAX_EXTRA) { /* merge_kernels keeps under this */
+            f->failed = true;
+            return;
+        }
         k->extra_value[k->nextra] = eval(f, j, m);
         k->extra_out[k->nextra] = store_access(f, j, m);
         k->nextra++;
@@ -995,8 +1077,6 @@ static void build_kernel(fz *f, uint32_t r)
     case IR_CAT_CONTRACTION: build_matmul(f, h, r); break;
     default: build_map(f, r); break;
     }
-    if (f->k && !f->failed && f->k->nexpr > FUSE_CAP)
-        log_edge(f, r, r, KR_CAP); /* reported; the kernel still runs */
 }
 
 /* ---- driver ------------------------------------------------------------ */
@@ -1108,6 +1188,10 @@ k_program *pass_fuse(kiln_graph *g, bool fuse)
         if (fuse)
             detect_rows(&f);
         propagate_readers(&f);
+        if (fuse) { /* new roots change who reads what */
+            apply_cap(&f);
+            propagate_readers(&f);
+        }
         if (fuse)
             merge_kernels(&f);
         log_boundaries(&f);

@@ -217,19 +217,25 @@ static void add_stats(ch_stats *st, kiln_program *p, const char *what)
     }
 }
 
-kiln_program *ch_compile(kiln_graph *g, kiln_backend b, int threads,
-                         ch_stats *st, const char *what)
+kiln_program *ch_compile_with(kiln_graph *g, const kiln_compile_options *o,
+                              ch_stats *st, const char *what)
 {
     if (kiln_graph_status(g) != KILN_OK)
         fail_msg("%s: graph error: %s", what, kiln_graph_error(g));
-    kiln_compile_options o = {.backend = b, .threads = threads};
-    kiln_program *p = kiln_compile(g, &o);
+    kiln_program *p = kiln_compile(g, o);
     if (!p)
-        fail_msg("%s: compile (backend %d, %d threads): %s", what, (int)b,
-                 threads, kiln_graph_error(g));
-    if (b == KILN_BACKEND_CPU)
+        fail_msg("%s: compile (backend %d, %d threads%s): %s", what, (int)o->backend,
+                 o->threads, o->no_fuse ? ", unfused" : "", kiln_graph_error(g));
+    if (o->backend == KILN_BACKEND_CPU)
         add_stats(st, p, what);
     return p;
+}
+
+kiln_program *ch_compile(kiln_graph *g, kiln_backend b, int threads,
+                         ch_stats *st, const char *what)
+{
+    kiln_compile_options o = {.backend = b, .threads = threads};
+    return ch_compile_with(g, &o, st, what);
 }
 
 void ch_bind(ch_ctx *c, kiln_program *p)
@@ -310,7 +316,7 @@ static const ch_tol *tol_for(const ch_ctx *c, const char *name, char kind)
 }
 
 static void compare_one(const ch_ctx *c, const ch_values *cpu, const ch_values *ref,
-                        int i, int run)
+                        int i, int run, const char *how)
 {
     const ch_tol *tol = tol_for(c, cpu->name[i], cpu->kind[i]);
     if (tol->kind == CH_SKIP)
@@ -333,22 +339,22 @@ static void compare_one(const ch_ctx *c, const ch_values *cpu, const ch_values *
         if (tol->kind == CH_TENSOR)
             s = biggest;
         if (!ch_close(t, got, want, s, tol))
-            fail_msg("%s: %s '%s' (%s) run %d element %lld: cpu %.9g, reference "
+            fail_msg("%s%s: %s '%s' (%s) run %d element %lld: cpu %.9g, reference "
                      "%.9g (|diff| %.3g, %.3g ulp, scale %.3g)",
-                     c->what, cpu->kind[i] == 'o' ? "output" : "param", cpu->name[i],
+                     c->what, how, cpu->kind[i] == 'o' ? "output" : "param", cpu->name[i],
                      kiln_dtype_name(t), run, (long long)e, got, want,
                      fabs(got - want), fabs(got - want) / ch_ulp_of(t, want), s);
     }
 }
 
 static void compare_ref(const ch_ctx *c, const ch_values *cpu, const ch_values *ref,
-                        int run)
+                        int run, const char *how)
 {
     assert_int_equal(cpu->n, ref->n);
     for (int i = 0; i < cpu->n; i++) {
         assert_string_equal(cpu->name[i], ref->name[i]);
         assert_int_equal(cpu->nbytes[i], ref->nbytes[i]);
-        compare_one(c, cpu, ref, i, run);
+        compare_one(c, cpu, ref, i, run, how);
     }
 }
 
@@ -362,50 +368,69 @@ static void record_ops(ch_ctx *c)
     }
 }
 
-void ch_compare3(ch_ctx *c, kiln_program *p[3], char kind, int run)
+void ch_compare_all(ch_ctx *c, kiln_program *p[CH_NPROG], char kind, int run)
 {
-    ch_values ref, one, two;
-    ch_collect(p[0], kind, &ref);
-    ch_collect(p[1], kind, &one);
-    ch_collect(p[2], kind, &two);
-    compare_ref(c, &one, &ref, run);
+    ch_values v[CH_NPROG];
+    for (int i = 0; i < CH_NPROG; i++)
+        if (p[i])
+            ch_collect(p[i], kind, &v[i]);
+    compare_ref(c, &v[1], &v[0], run, "");
     char what[160];
     snprintf(what, sizeof what, "%s: threads 2 vs 1, run %d", c->what, run);
-    ch_same_bits(what, &one, &two);
-    ch_values_free(&ref);
-    ch_values_free(&one);
-    ch_values_free(&two);
+    ch_same_bits(what, &v[1], &v[2]);
+    if (p[3])
+        compare_ref(c, &v[3], &v[0], run, " (unfused)");
+    for (int i = 0; i < CH_NPROG; i++)
+        if (p[i])
+            ch_values_free(&v[i]);
 }
 
-void ch_compile3(ch_ctx *c, kiln_program *p[3])
+void ch_compile_all(ch_ctx *c, kiln_program *p[CH_NPROG])
 {
     record_ops(c);
     p[0] = ch_compile(c->g, KILN_BACKEND_REF, 0, NULL, c->what);
     p[1] = ch_compile(c->g, KILN_BACKEND_CPU, 1, c->stats, c->what);
     p[2] = ch_compile(c->g, KILN_BACKEND_CPU, 2, NULL, c->what);
-    for (int i = 0; i < 3; i++)
-        ch_bind(c, p[i]);
+    p[3] = NULL;
+    if (!c->default_only)
+        p[3] = ch_compile_with(c->g, &(kiln_compile_options){.backend = KILN_BACKEND_CPU,
+                                                              .threads = 1, .no_fuse = 1},
+                               NULL, c->what);
+    for (int i = 0; i < CH_NPROG; i++)
+        if (p[i])
+            ch_bind(c, p[i]);
+}
+
+void ch_run_all(kiln_program *p[CH_NPROG])
+{
+    for (int i = 0; i < CH_NPROG; i++)
+        if (p[i])
+            ch_run(p[i]);
+}
+
+void ch_free_all(kiln_program *p[CH_NPROG])
+{
+    for (int i = 0; i < CH_NPROG; i++)
+        kiln_program_free(p[i]);
 }
 
 void ch_check(ch_ctx *c)
 {
-    kiln_program *p[3];
-    ch_compile3(c, p);
+    kiln_program *p[CH_NPROG];
+    ch_compile_all(c, p);
     for (int run = 1; run <= c->runs; run++) {
-        for (int i = 0; i < 3; i++)
-            ch_run(p[i]);
-        ch_compare3(c, p, 'o', run);
+        ch_run_all(p);
+        ch_compare_all(c, p, 'o', run);
     }
-    ch_compare3(c, p, 'p', c->runs);
-    for (int i = 0; i < 3; i++)
-        kiln_program_free(p[i]);
+    ch_compare_all(c, p, 'p', c->runs);
+    ch_free_all(p);
 }
 
 void ch_stats_print(const char *suite, const ch_stats *st)
 {
     if (!st->programs)
         return;
-    printf("%s: %d CPU programs (threads = 1), %d kernels; JIT compile "
+    printf("%s: %d CPU programs compiled, %d kernels; JIT compile "
            "time total %.1f ms, mean %.1f ms (lower %.1f, codegen %.1f, "
            "optimize %.1f, jit %.1f), slowest %.1f ms (%s)\n",
            suite, st->programs, st->kernels, st->total_ms,

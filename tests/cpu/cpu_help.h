@@ -2,11 +2,14 @@
  * cpu_help.h — shared machinery of the CPU backend tests.
  *
  * A test builds one graph with seeded random inputs and marks outputs,
- * each with a tolerance; ch_check then compiles the graph three times —
- * the reference evaluator (the oracle), the CPU backend with one thread
- * and with two — runs all three, and checks
- *   - every output and param of CPU(1) against the reference, within the
- *     output's tolerance (i32 and bool always exactly), and
+ * each with a tolerance; ch_check then compiles the graph four times —
+ * the reference evaluator (the oracle), the CPU backend as kiln_compile
+ * makes it by default with one thread and with two, and the CPU backend
+ * unfused (one kernel per node, no_fuse) with one thread — runs them all,
+ * and checks
+ *   - every output and param of CPU(1) and of unfused CPU(1) against the
+ *     reference, within the output's tolerance (i32 and bool always
+ *     exactly), and
  *   - every output and param of CPU(2) against CPU(1) bitwise (memcmp).
  * It also records which graph ops the case contained, so a case filed
  * under an op fails if its graphs never used that op, and keeps the JIT
@@ -117,6 +120,7 @@ typedef struct ch_ctx {
     int runs;          /* kiln_run calls per program (default 1)       */
     bool seen[IR_OP_COUNT];
     ch_stats *stats;   /* may be NULL                                  */
+    bool default_only; /* skip the unfused program                     */
     char what[96];     /* a label for messages and the stats           */
 } ch_ctx;
 
@@ -146,11 +150,15 @@ void ch_feed_bytes(ch_ctx *c, const char *name, const void *bytes, size_t nbytes
  * any mismatch or error. */
 void ch_check(ch_ctx *c);
 
-/* The three programs of ch_check, compiled and bound (p[0] reference,
- * p[1] CPU with 1 thread, p[2] with 2); the caller runs them. */
-void ch_compile3(ch_ctx *c, kiln_program *p[3]);
-/* Compare kind 'o' (outputs) or 'p' (params) of the three as ch_check does. */
-void ch_compare3(ch_ctx *c, kiln_program *p[3], char kind, int run);
+/* The programs of ch_check, compiled and bound: p[0] reference, p[1] CPU
+ * with 1 thread, p[2] with 2, p[3] unfused with 1 (NULL when
+ * default_only); the caller runs them. */
+#define CH_NPROG 4
+void ch_compile_all(ch_ctx *c, kiln_program *p[CH_NPROG]);
+void ch_run_all(kiln_program *p[CH_NPROG]);
+void ch_free_all(kiln_program *p[CH_NPROG]);
+/* Compare kind 'o' (outputs) or 'p' (params) as ch_check does. */
+void ch_compare_all(ch_ctx *c, kiln_program *p[CH_NPROG], char kind, int run);
 
 /* ---- lower-level pieces, also used by the training and AOT tests ---- */
 
@@ -158,6 +166,8 @@ void ch_compare3(ch_ctx *c, kiln_program *p[3], char kind, int run);
  * graph's error when it does not compile; adds CPU compile times to st. */
 kiln_program *ch_compile(kiln_graph *g, kiln_backend b, int threads,
                          ch_stats *st, const char *what);
+kiln_program *ch_compile_with(kiln_graph *g, const kiln_compile_options *o,
+                              ch_stats *st, const char *what);
 /* Bind every feed of c to p. */
 void ch_bind(ch_ctx *c, kiln_program *p);
 /* Run once, failing the test with the program's error on failure. */

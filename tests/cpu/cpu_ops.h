@@ -27,7 +27,7 @@ struct co_case {
     void (*fn)(co_env *e);
 };
 
-#define CO_GROUPS(X) X(elementwise) X(layout) X(reduce) X(matmul) X(nn)
+#define CO_GROUPS(X) X(unary) X(binary) X(layout) X(reduce) X(matmul) X(nn)
 #define CO_DECLARE(group) extern const co_case co_cases_##group[];
 CO_GROUPS(CO_DECLARE)
 #undef CO_DECLARE
@@ -50,5 +50,22 @@ extern const kiln_dtype co_dtypes[KILN_DTYPE_COUNT];
  * operand that is the transpose of an input [d1, d0]. */
 kiln_node co_transposed(ch_ctx *c, kiln_dtype t, int64_t d0, int64_t d1,
                         ch_dist dist);
+
+/* Dtype masks (1 << dtype) for what kiln.h documents an op accepts. */
+#define CO_F32 (1u << KILN_F32)
+#define CO_F64 (1u << KILN_F64)
+#define CO_I32 (1u << KILN_I32)
+#define CO_BOOL (1u << KILN_BOOL)
+#define CO_FLOAT (CO_F32 | CO_F64)
+#define CO_NUMERIC (CO_F32 | CO_F64 | CO_I32)
+#define CO_NSPEC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* f64 transcendental bound: cpu_math.h's plus 2 ulp, glibc's own error
+ * (the f64 reference is glibc's double libm; glibc manual, "Errors in
+ * Math Functions", x86_64). */
+#define CO_LIBM_F64 2
+
+/* i32 edge values: extremes, 0, +-1, squares that wrap. */
+extern const double co_int_specials[8];
 
 #endif

@@ -43,13 +43,12 @@ static void train(ch_stats *st, cm_optimizer opt, const char *what)
     ch_feed_bytes(&c, "labels", labels, sizeof labels);
     ch_tolerate(&c, "loss", ch_rel(CH_REL_F32));
     c.param_tol = ch_tensor(CH_REL_F32);
-    kiln_program *p[3];
-    ch_compile3(&c, p);
+    kiln_program *p[CH_NPROG];
+    ch_compile_all(&c, p);
     float first = 0, last = 0;
     for (int step = 1; step <= STEPS; step++) {
-        for (int i = 0; i < 3; i++)
-            ch_run(p[i]);
-        ch_compare3(&c, p, 'o', step);
+        ch_run_all(p);
+        ch_compare_all(&c, p, 'o', step);
         /* params after every step: CPU(2) bitwise = CPU(1); vs ref at the end */
         if (step < STEPS) {
             ch_values one, two;
@@ -63,13 +62,12 @@ static void train(ch_stats *st, cm_optimizer opt, const char *what)
         if (step == 1)
             first = last;
     }
-    ch_compare3(&c, p, 'p', STEPS);
+    ch_compare_all(&c, p, 'p', STEPS);
     /* the graph really trains: guards against assigns silently dropped
      * by both backends alike */
     if (!(last < first - 0.05f))
         fail_msg("%s: loss went from %g to %g in %d steps", what, first, last, STEPS);
-    for (int i = 0; i < 3; i++)
-        kiln_program_free(p[i]);
+    ch_free_all(p);
     ch_end(&c);
 }
 

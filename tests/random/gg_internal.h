@@ -28,6 +28,7 @@ typedef struct gg_val {
     uint32_t params;   /* params it depends on differentiably (bit mask)   */
     int uses;
     bool leaf;         /* input, param or constant                          */
+    bool konst;        /* a constant: not worth building ops on             */
 } gg_val;
 
 typedef struct gg {
@@ -86,6 +87,36 @@ int gg_scalar(gg *s, kiln_dtype t, double v);
 /* A constant tensor of random grid values (or all equal when uniform). */
 int gg_const(gg *s, kiln_dtype t, int rank, const int64_t *dims, double lo,
              double hi, int q, bool uniform);
+
+/* ---- the driver's pieces (gg_actions.c) ------------------------------- */
+enum {
+    W_MAIN = 1,   /* the graph's arithmetic dtype (s->ft, or i32)           */
+    W_FLOAT = 2,
+    W_EXACT = 4,
+    W_RANK1 = 8,  /* rank >= 1                                              */
+    W_RANK2 = 16, /* rank >= 2                                              */
+    W_I32 = 32,
+    W_BOOL = 64
+};
+kiln_dtype gg_main(const gg *s);
+/* A recent non-constant value with the wanted properties, or -1. */
+int gg_pick(gg *s, int want);
+/* A random shape: rank 0..4, dims mostly 1..12, sometimes up to 70. */
+int gg_shape(gg *s, int64_t *dims);
+int64_t gg_dim(gg *s);
+/* A fresh input of dtype t with a range and grid suited to it. */
+int gg_new_input(gg *s, kiln_dtype t, int rank, const int64_t *dims);
+/* Patterns (gg_patterns.c): several ops that fusion treats specially. */
+void gg_pattern_reduce(gg *s);
+void gg_pattern_softmax(gg *s);
+void gg_pattern_layernorm(gg *s);
+void gg_pattern_matmul(gg *s);
+void gg_pattern_one_hot(gg *s);
+void gg_pattern_random(gg *s);
+/* One random step (a pattern or a single op) on the current values. */
+void gg_step(gg *s);
+/* Append a note to the summary. */
+void gg_note(gg *s, const char *what);
 
 /* ---- elementwise (gg_ops.c) ------------------------------------------- */
 typedef enum gg_unop {

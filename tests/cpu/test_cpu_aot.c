@@ -1,0 +1,275 @@
+/*
+ * test_cpu_aot.c — ahead-of-time compilation of a training step.
+ *
+ * The MLP step (cpu_mlp.h) with SGD and with Adam goes through
+ * kiln_compile_aot into this build directory; aot_driver.c is compiled
+ * against NAME.h and linked with NAME.o by plain `cc` ($CC when set), and:
+ *   - `nm -u NAME.o` lists nothing but memcpy/memset (no libm, no kiln,
+ *     no LLVM), and the object defines only NAME_* globals;
+ *   - `ldd PROG` shows neither libkiln nor libLLVM;
+ *   - ten steps of PROG give losses and final params BITWISE equal to the
+ *     JIT (threads = 1) running the same graph, with params located
+ *     through the NAME_PARAM_* offsets of the generated header;
+ *   - NAME_run_parallel with a 2- and a 3-chunk parallel-for gives the
+ *     same bits as NAME_run.
+ * Skipped (cmocka skip) only when no C compiler runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_help.h"
+#include "cpu_mlp.h"
+
+#ifndef CPU_AOT_DIR
+#error "CPU_AOT_DIR (the build directory) must be defined"
+#endif
+#ifndef CPU_AOT_SOURCE
+#error "CPU_AOT_SOURCE (tests/cpu) must be defined"
+#endif
+
+#define STEPS 10
+
+static const char *cc_command(void)
+{
+    const char *cc = getenv("CC");
+    return cc && *cc ? cc : "cc";
+}
+
+/* The whole stdout of a shell command (caller frees); NULL on failure. */
+static char *capture(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) {
+            char *more = realloc(buf, cap *= 2);
+            if (!more) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = more;
+        }
+    }
+    int rc = pclose(f);
+    if (buf)
+        buf[len] = 0;
+    if (rc != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *buf = malloc(size > 0 ? (size_t)size : 1);
+    if (buf && size > 0 && fread(buf, (size_t)size, 1, f) != 1) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *n = (size_t)size;
+    return buf;
+}
+
+/* Every undefined symbol is memcpy or memset; every global the object
+ * defines is NAME_something. */
+static void check_symbols(const char *obj, const char *name)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "nm -u '%s'", obj);
+    char *out = capture(cmd);
+    if (!out)
+        fail_msg("cannot run: %s", cmd);
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        char sym[256] = "";
+        if (sscanf(line, " U %255s", sym) != 1 && sscanf(line, " %255s", sym) != 1)
+            continue;
+        if (strcmp(sym, "memcpy") != 0 && strcmp(sym, "memset") != 0)
+            fail_msg("%s needs '%s' (only memcpy/memset allowed)", obj, sym);
+    }
+    free(out);
+    snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s'", obj);
+    out = capture(cmd);
+    if (!out)
+        fail_msg("cannot run: %s", cmd);
+    int exported = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        char addr[64], kind[8], sym[256];
+        if (sscanf(line, "%63s %7s %255s", addr, kind, sym) != 3)
+            continue;
+        if (strncmp(sym, name, strlen(name)) != 0 || sym[strlen(name)] != '_')
+            fail_msg("%s exports '%s', outside the %s_ prefix", obj, sym, name);
+        exported++;
+    }
+    free(out);
+    assert_true(exported >= 5); /* run, run_parallel, init_params, two sizes */
+}
+
+static void check_ldd(const char *prog)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "ldd '%s' 2>&1", prog);
+    char *out = capture(cmd);
+    if (!out)
+        fail_msg("cannot run: %s", cmd);
+    if (strstr(out, "libkiln") || strstr(out, "LLVM") || strstr(out, "llvm"))
+        fail_msg("%s links kiln or LLVM:\n%s", prog, out);
+    free(out);
+}
+
+/* The NAME_PARAM_<ident> offset of param `param` from the header text. */
+static long param_offset(const char *header, const char *name, const char *param)
+{
+    char key[256];
+    int n = snprintf(key, sizeof key, "#define ");
+    for (const char *c = name; *c && n < 200; c++)
+        key[n++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+    n += snprintf(key + n, sizeof key - (size_t)n, "_PARAM_");
+    for (const char *c = param; *c && n < 250; c++)
+        key[n++] = *c == '.' ? '_' : *c;
+    key[n++] = ' ';
+    key[n] = 0;
+    const char *at = strstr(header, key);
+    if (!at)
+        fail_msg("header has no '%s'", key);
+    return strtol(at + strlen(key), NULL, 10);
+}
+
+/* Ten JIT steps (threads = 1): losses and the program for its params. */
+static kiln_program *jit_steps(kiln_graph *g, const float *x, const int32_t *labels,
+                               float *losses, ch_stats *st)
+{
+    kiln_program *p = ch_compile(g, KILN_BACKEND_CPU, 1, st, "aot: jit");
+    assert_int_equal(kiln_set_input(p, "x", x, CM_N * CM_D * sizeof *x), KILN_OK);
+    assert_int_equal(kiln_set_input(p, "labels", labels, CM_N * sizeof *labels), KILN_OK);
+    for (int s = 0; s < STEPS; s++) {
+        ch_run(p);
+        assert_int_equal(kiln_get_output(p, "loss", &losses[s], sizeof losses[s]), KILN_OK);
+    }
+    return p;
+}
+
+static void run_driver(const char *prog, const char *inputs, const char *out, int chunks)
+{
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' %d", prog, inputs, out, chunks);
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("%s exited with %d", cmd, rc);
+}
+
+/* The driver's output (losses, then the params block) vs the JIT. */
+static void compare_with_jit(const char *outfile, const char *header, const char *name,
+                             kiln_program *p, const float *losses)
+{
+    size_t n = 0;
+    unsigned char *got = slurp(outfile, &n);
+    assert_non_null(got);
+    assert_true(n >= sizeof(float) * STEPS);
+    if (memcmp(got, losses, sizeof(float) * STEPS) != 0)
+        fail_msg("%s: AOT losses differ from the JIT's", name);
+    const unsigned char *params = got + sizeof(float) * STEPS;
+    size_t psize = n - sizeof(float) * STEPS;
+    ch_values v;
+    ch_collect(p, 'p', &v);
+    assert_true(v.n >= 4);
+    for (int i = 0; i < v.n; i++) {
+        long off = param_offset(header, name, v.name[i]);
+        assert_true(off >= 0 && (size_t)off + v.nbytes[i] <= psize);
+        if (memcmp(params + off, v.data[i], v.nbytes[i]) != 0)
+            fail_msg("%s: param '%s' after %d steps differs from the JIT's", name,
+                     v.name[i], STEPS);
+    }
+    ch_values_free(&v);
+    free(got);
+}
+
+static void aot_case(ch_stats *st, cm_optimizer opt, const char *name)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s --version >/dev/null 2>&1", cc_command());
+    if (system(cmd) != 0)
+        skip();
+    char path[1024], obj[1100], hdr[1100], prog[1100], in[1100], out1[1100], out2[1100];
+    snprintf(path, sizeof path, "%s/%s", CPU_AOT_DIR, name);
+    snprintf(obj, sizeof obj, "%s.o", path);
+    snprintf(hdr, sizeof hdr, "%s.h", path);
+    snprintf(prog, sizeof prog, "%s_prog", path);
+    snprintf(in, sizeof in, "%s_inputs.bin", path);
+    snprintf(out1, sizeof out1, "%s_out1.bin", path);
+    snprintf(out2, sizeof out2, "%s_out2.bin", path);
+
+    kiln_graph *g = kiln_graph_new();
+    assert_non_null(g);
+    cm_build(g, opt);
+    kiln_aot_options o = {.name = name, .path = path};
+    if (kiln_compile_aot(g, &o) != KILN_OK)
+        fail_msg("compile_aot: %s", kiln_graph_error(g));
+    check_symbols(obj, name);
+
+    snprintf(cmd, sizeof cmd,
+             "%s -std=c11 -Wall -Wextra -Werror -DAOT_NAME=%s '-DAOT_HEADER=\"%s.h\"' "
+             "-I'%s' '%s/aot_driver.c' '%s' -o '%s'",
+             cc_command(), name, name, CPU_AOT_DIR, CPU_AOT_SOURCE, obj, prog);
+    if (system(cmd) != 0)
+        fail_msg("cannot build the driver: %s", cmd);
+    check_ldd(prog);
+
+    static float x[CM_N * CM_D];
+    static int32_t labels[CM_N];
+    cm_data(x, labels);
+    FILE *f = fopen(in, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(x, sizeof x, 1, f), 1);
+    assert_int_equal(fwrite(labels, sizeof labels, 1, f), 1);
+    assert_int_equal(fclose(f), 0);
+
+    float losses[STEPS];
+    kiln_program *p = jit_steps(g, x, labels, losses, st);
+    size_t hn = 0;
+    char *header = slurp(hdr, &hn);
+    assert_non_null(header);
+    header = realloc(header, hn + 1);
+    assert_non_null(header);
+    header[hn] = 0;
+
+    run_driver(prog, in, out1, 1);
+    compare_with_jit(out1, header, name, p, losses);
+    for (int chunks = 2; chunks <= 3; chunks++) {
+        run_driver(prog, in, out2, chunks);
+        compare_with_jit(out2, header, name, p, losses);
+    }
+    free(header);
+    kiln_program_free(p);
+    kiln_graph_free(g);
+}
+
+static void test_aot_mlp_sgd(void **state) { aot_case(*state, CM_SGD, "kiln_aot_sgd"); }
+static void test_aot_mlp_adam(void **state) { aot_case(*state, CM_ADAM, "kiln_aot_adam"); }
+
+int main(void)
+{
+    ch_stats stats;
+    memset(&stats, 0, sizeof stats);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_prestate(test_aot_mlp_sgd, &stats),
+        cmocka_unit_test_prestate(test_aot_mlp_adam, &stats),
+    };
+    int failures = cmocka_run_group_tests_name("cpu_aot", tests, NULL, NULL);
+    ch_stats_print("cpu_aot", &stats);
+    return failures;
+}

@@ -36,6 +36,7 @@ typedef struct bench_report {
     int threads, runs;
     uint64_t seed;
     size_t bytes_moved; /* inputs + params + outputs, each once */
+    double flops;       /* of the matmuls: 2 * M * N * K * batch each */
     bench_variant v[2]; /* [0] fused, [1] unfused */
 } bench_report;
 

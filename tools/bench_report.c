@@ -58,6 +58,10 @@ void bench_print_table(const bench_report *r)
     printf("%-24s %14.3f %14.3f\n", "GB/s", gb_per_s((double)r->bytes_moved,
                                                      f->median_ms),
            gb_per_s((double)r->bytes_moved, u->median_ms));
+    if (r->flops > 0)
+        printf("%-24s %14.3f %14.3f\n", "GFLOP/s (matmuls)",
+               f->median_ms > 0 ? r->flops / (f->median_ms * 1e6) : 0,
+               u->median_ms > 0 ? r->flops / (u->median_ms * 1e6) : 0);
     printf("%-24s %14.3f %14.3f\n", "compile ms", f->stats.total_ms,
            u->stats.total_ms);
     printf("speed-up of fused: %.3fx (unfused median / fused median)\n",
@@ -109,9 +113,11 @@ static void json_variant(const bench_report *r, const bench_variant *v)
     for (int i = 0; i < r->runs; i++)
         printf("%s%.6g", i ? ", " : "", v->times_ms[i]);
     printf("],\n    \"kernels\": %d,\n    \"arena_bytes\": %lld,\n"
-           "    \"compile_ms\": %.6g,\n    \"gb_per_s\": %.6g",
+           "    \"compile_ms\": %.6g,\n    \"gb_per_s\": %.6g,\n"
+           "    \"gflop_per_s\": %.6g",
            v->stats.kernels, (long long)v->stats.arena_bytes,
-           v->stats.total_ms, gb_per_s((double)r->bytes_moved, v->median_ms));
+           v->stats.total_ms, gb_per_s((double)r->bytes_moved, v->median_ms),
+           v->median_ms > 0 ? r->flops / (v->median_ms * 1e6) : 0.0);
     if (v->rows)
         json_rows(v);
     printf("\n  }");
@@ -125,8 +131,10 @@ void bench_print_json(const bench_report *r)
     printf(",\n  \"backend\": ");
     json_string(r->backend);
     printf(",\n  \"threads\": %d,\n  \"seed\": %llu,\n  \"runs\": %d,\n"
+           "  \"matmul_flops\": %.17g,\n"
            "  \"bytes_moved\": %zu,\n  \"bytes_moved_note\": ",
-           r->threads, (unsigned long long)r->seed, r->runs, r->bytes_moved);
+           r->threads, (unsigned long long)r->seed, r->runs, r->flops,
+           r->bytes_moved);
     json_string(bytes_note);
     printf(",\n  \"fused\": ");
     json_variant(r, f);

@@ -69,8 +69,6 @@ const char *cli_one_file(const char *cmd, const char *usage, int argc,
 int cli_write_text(const char *cmd, const char *path, const char *text);
 
 /* ---- dump.c: --dump-after=PASS[,PASS...]|all ---------------------- */
-/* Names a dump can follow, in pipeline order, for help texts. */
-extern const char cli_dump_usage[];
 /* Is spec a valid list?  Else a usage message for cmd. */
 int cli_dump_check(const char *cmd, const char *usage, const char *spec);
 /* Run the compiler's graph pipeline on a copy of g (decompose, then

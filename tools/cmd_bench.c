@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "bench.h"
+#include "ir/kernel.h"
+#include "passes/passes.h"
 
 #define USAGE                                                             \
     "kiln bench FILE [--backend cpu|ref|cuda] [--runs N] [--threads N]\n" \
@@ -21,11 +23,12 @@ const char cli_bench_help[] =
     "alternating, and print: the median time per run, kernels launched,\n"
     "arena bytes, an estimate of the bytes moved (every input, param and\n"
     "output binding once; intermediates not counted) with its GB/s, the\n"
-    "compile time, and the speed-up of fused over unfused.  A training\n"
-    "step keeps updating its params from run to run.\n"
+    "GFLOP/s of the matmuls, the compile time, and the speed-up of fused\n"
+    "over unfused.  A training step keeps updating its params from run\n"
+    "to run.\n"
     "\n"
     "  --backend B    cpu (default), ref or cuda\n"
-    "  --runs N       timed runs of each variant (default 5)\n"
+    "  --runs N       timed runs of each variant (default and least: 5)\n"
     "  --threads N    worker threads (default 0: one per core)\n"
     "  --seed N       seed for inputs not given by --input (default 0)\n"
     "  --input N=F    raw little-endian values for input N\n"
@@ -33,7 +36,10 @@ const char cli_bench_help[] =
     "                 directly on one thread, N times after a warm-up;\n"
     "                 rows give its bytes (every buffer it touches once),\n"
     "                 GB/s and, for matmuls, GFLOP/s\n"
-    "  --json         the same numbers as one JSON object\n";
+    "  --json         the same numbers as one JSON object\n"
+    "\n"
+    "When the graph has matmuls, GFLOP/s counts their work only\n"
+    "(2 * M * N * K per product).\n";
 
 typedef struct bench_args {
     const char *file;
@@ -53,8 +59,9 @@ static int parse_value(bench_args *a, const char *opt, const char *v)
 {
     if (strcmp(opt, "--backend") == 0 && !cli_parse_backend(v, &a->opts.backend))
         return usage("unknown backend '%s' (want ref, cpu or cuda)", v);
-    if (strcmp(opt, "--runs") == 0 && !cli_parse_int(v, 1, 1000000, &a->runs))
-        return usage("--runs wants a positive integer, got '%s'", v);
+    /* a median of fewer than 5 runs is mostly noise */
+    if (strcmp(opt, "--runs") == 0 && !cli_parse_int(v, 5, 1000000, &a->runs))
+        return usage("--runs wants an integer of at least 5, got '%s'", v);
     if (strcmp(opt, "--threads") == 0 &&
         !cli_parse_int(v, 0, 4096, &a->opts.threads))
         return usage("--threads wants an integer in [0, 4096], got '%s'", v);
@@ -160,6 +167,24 @@ static int compile_both(kiln_graph *g, const bench_args *a, kiln_program *p[2])
     return CLI_OK;
 }
 
+/* Floating-point work of the graph's contractions, from its kernel IR. */
+static double matmul_flops(const kiln_graph *g)
+{
+    char err[256];
+    k_program *kp = pass_lower_program(g, false, err, sizeof err);
+    double flops = 0;
+    for (int i = 0; kp && i < kp->nk; i++) {
+        const kernel *k = &kp->k[i];
+        double points = 1;
+        for (int d = 0; d < k->rank; d++)
+            points *= (double)k->dims[d];
+        if (k->kind == K_MATMUL)
+            flops += 2 * points * (double)k->k_len;
+    }
+    k_program_free(kp);
+    return flops;
+}
+
 static int bench(kiln_graph *g, const bench_args *a, bench_report *r)
 {
     static const char *const names[] = {"ref", "cpu", "cuda"};
@@ -177,6 +202,8 @@ static int bench(kiln_graph *g, const bench_args *a, bench_report *r)
         r->bytes_moved = cli_binding_bytes(p[0], 'i') +
                          cli_binding_bytes(p[0], 'p') +
                          cli_binding_bytes(p[0], 'o');
+    if (rc == CLI_OK)
+        r->flops = matmul_flops(g);
     for (int v = 0; rc == CLI_OK && a->per_kernel && v < 2; v++)
         rc = bench_kernel_rows("bench", g, v == 0, a->runs, a->seed,
                                &r->v[v].rows, &r->v[v].nrows);

@@ -11,9 +11,6 @@
 #include "ir/kernel.h"
 #include "passes/passes.h"
 
-const char cli_dump_usage[] = "all, decompose, the passes of the "
-                              "simplification pipeline, lower";
-
 /* Is `name` one of the comma-separated items of spec (or spec "all")? */
 static bool wants(const char *spec, const char *name)
 {

@@ -59,7 +59,7 @@ static int help(int argc, char **argv)
     const command *c = find(argv[0]);
     if (!c || argc > 1)
         return cli_fail(CLI_USAGE, "help", "no command '%s'\n%s", argv[0],
-                        "usage: kiln help [COMMAND] (see 'kiln help')");
+                        "usage: kiln help [COMMAND]");
     fputs(c->help, stdout);
     return CLI_OK;
 }

@@ -67,6 +67,7 @@ typedef struct fz {
     uint32_t *absorb;  /* heavy node run as this root's prologue, or NONE  */
     uint32_t *row_of;  /* row kernel root computing this node, or NONE     */
     uint32_t *mark;    /* visit stamps for searches                        */
+    bool *spread;      /* read through a reshape spreading an axis over many */
     bool *sink;        /* output or assigned value                         */
     uint32_t *uoff, *users; /* consumers, CSR */
     /* kernel being built */
@@ -351,16 +352,38 @@ static void detect_rows(fz *f)
     ir_free(g, members);
 }
 
+/* A reshape that spreads one input axis over several output axes (of
+ * size > 1): its input index is a sum over loop axes, which a guard (pad,
+ * concat) cannot test axis by axis. */
+static bool reshape_spreads(const ir_type *in, const ir_type *out)
+{
+    int j = 0;
+    for (int i = 0; i < in->rank; i++) {
+        int64_t prod = 1;
+        int wide = 0;
+        while (prod < in->dims[i] && j < out->rank) {
+            wide += out->dims[j] != 1;
+            prod *= out->dims[j++];
+        }
+        if (wide > 1)
+            return true;
+    }
+    return false;
+}
+
 /* Consumers first: which root's kernel reads each node. */
 static void propagate_readers(fz *f)
 {
     kiln_graph *g = f->g;
     for (uint32_t i = g->count; i-- > 0;) {
         uint32_t r = NONE;
+        f->spread[i] = false;
         for (uint32_t u = f->uoff[i]; u < f->uoff[i + 1]; u++) {
             uint32_t c = f->users[u];
             if (f->fate[c] == F_SINK)
                 continue;
+            f->spread[i] |= (f->fate[c] == F_INLINE && f->spread[c]) ||
+                            (OPOF(f, c) == IR_OP_RESHAPE && reshape_spreads(T(f, i), T(f, c)));
             uint32_t via = f->fate[c] == F_ROOT ? c : f->reader[c];
             if (via == NONE)
                 continue;
@@ -377,7 +400,7 @@ static void propagate_readers(fz *f)
             make_root(f, i, KR_SHARED);
         if (f->fate[i] == F_INLINE && (OPOF(f, i) == IR_OP_PAD || OPOF(f, i) == IR_OP_CONCAT))
             for (uint32_t u = f->uoff[i]; u < f->uoff[i + 1]; u++)
-                if (OPOF(f, f->users[u]) == IR_OP_RESHAPE)
+                if (OPOF(f, f->users[u]) == IR_OP_RESHAPE || f->spread[i])
                     make_root(f, i, KR_RESHAPE);
     }
 }
@@ -595,7 +618,7 @@ static fz_map map_reshape(const ir_type *in, const ir_type *out)
             prod *= out->dims[j++];
         int64_t stride = 1;
         for (int e = j - 1; e >= first; e--) {
-            a.coef[i][e] = stride;
+            a.coef[i][e] = out->dims[e] == 1 ? 0 : stride; /* index 0 there */
             stride *= out->dims[e];
         }
     }
@@ -1093,8 +1116,9 @@ static bool alloc_state(fz *f)
     f->sink = ir_alloc(g, n * sizeof *f->sink);
     f->row_of = ir_alloc(g, n * sizeof *f->row_of);
     f->mark = ir_alloc(g, n * sizeof *f->mark);
+    f->spread = ir_alloc(g, n * sizeof *f->spread);
     if (!f->fate || !f->why || !f->reader || !f->host || !f->absorb || !f->sink ||
-        !f->row_of || !f->mark)
+        !f->row_of || !f->mark || !f->spread)
         return false;
     for (size_t i = 0; i < n; i++)
         f->row_of[i] = NONE;
@@ -1114,6 +1138,7 @@ static void free_state(fz *f)
     ir_free(g, f->sink);
     ir_free(g, f->row_of);
     ir_free(g, f->mark);
+    ir_free(g, f->spread);
     ir_free(g, f->uoff);
     ir_free(g, f->users);
     ir_free(g, f->memo);

@@ -277,10 +277,19 @@ static void test_bench_table(void **state)
     assert_int_equal(sscanf(line, "\nkernels launched %d %d", &kf, &ku), 2);
     assert_int_equal(kf, 0); /* the reference evaluator runs no kernels */
     assert_int_equal(ku, 0);
+    /* a [3,5] x [5,7] product: 2 * 3 * 7 * 5 = 210 flops */
+    write_text("mm.kiln", "%a = input f32[3,5]\n%b = input f32[5,7]\n"
+                          "%c = matmul %a, %b : f32[3,7]\noutput c = %c\n");
+    kiln(&r, "bench '%s/mm.kiln' --backend ref --json", dir);
+    expect(&r, 0, "\"matmul_flops\": 210,", NULL);
+    /* 4 * (15 + 35 + 21) bytes */
+    assert_int_equal(json_number(r.out, "bytes_moved"), 284);
+    kiln(&r, "bench '%s/mm.kiln' --backend ref", dir);
+    expect(&r, 0, "\nGFLOP/s (matmuls) ", NULL);
     kiln(&r, "bench '%s/chain.kiln' --backend ref --per-kernel", dir);
     expect(&r, 2, NULL, "--per-kernel times CPU kernels");
-    kiln(&r, "bench '%s/chain.kiln' --runs 0", dir);
-    expect(&r, 2, NULL, "--runs wants a positive integer");
+    kiln(&r, "bench '%s/chain.kiln' --runs 4", dir);
+    expect(&r, 2, NULL, "--runs wants an integer of at least 5");
     kiln(&r, "bench '%s/chain.kiln' --backend cuda", dir);
     expect(&r, 1, NULL, "backend 'cuda' is not built into this kiln");
     if (!cpu_built)

@@ -53,6 +53,17 @@ double ch_ulp_of(kiln_dtype t, double v)
     return nextafter(v, INFINITY) - v;
 }
 
+/* The error tol allows at an element (0 for the exact kinds). */
+static double allowed(kiln_dtype t, double want, double scale, const ch_tol *tol)
+{
+    switch (tol->kind) {
+    case CH_ULP: return tol->n * ch_ulp_of(t, want);
+    case CH_SCALE: return tol->n * fmax(fabs(want), scale);
+    case CH_TENSOR: return tol->n * scale;
+    default: return 0;
+    }
+}
+
 bool ch_close(kiln_dtype t, double got, double want, double scale,
               const ch_tol *tol)
 {
@@ -66,10 +77,8 @@ bool ch_close(kiln_dtype t, double got, double want, double scale,
     switch (tol->kind) {
     case CH_EXACT: return got == want && signbit(got) == signbit(want);
     case CH_VALUE: return got == want;
-    case CH_ULP: return err <= tol->n * ch_ulp_of(t, want);
-    case CH_SCALE: return err <= tol->n * fmax(fabs(want), scale);
-    case CH_TENSOR: return err <= tol->n * scale;
-    default: return true;
+    case CH_SKIP: return true;
+    default: return err <= allowed(t, want, scale, tol);
     }
 }
 
@@ -304,6 +313,16 @@ void ch_same_bits(const char *what, const ch_values *a, const ch_values *b)
 
 /* ---- comparing with the reference ----------------------------------- */
 
+/* Keep the largest error seen, as a fraction of what was allowed. */
+static void note_error(ch_ctx *c, double err, double bound, const char *out,
+                       const char *how)
+{
+    if (!(bound > 0) || !isfinite(err) || err / bound <= c->worst)
+        return;
+    c->worst = err / bound;
+    snprintf(c->worst_where, sizeof c->worst_where, "'%s'%s", out, how);
+}
+
 static const ch_tol *tol_for(const ch_ctx *c, const char *name, char kind)
 {
     if (kind == 'p')
@@ -315,7 +334,7 @@ static const ch_tol *tol_for(const ch_ctx *c, const char *name, char kind)
     return NULL;
 }
 
-static void compare_one(const ch_ctx *c, const ch_values *cpu, const ch_values *ref,
+static void compare_one(ch_ctx *c, const ch_values *cpu, const ch_values *ref,
                         int i, int run, const char *how)
 {
     const ch_tol *tol = tol_for(c, cpu->name[i], cpu->kind[i]);
@@ -338,6 +357,8 @@ static void compare_one(const ch_ctx *c, const ch_values *cpu, const ch_values *
         double s = scale ? fabs(ch_get(t, scale, e)) : tol->scale;
         if (tol->kind == CH_TENSOR)
             s = biggest;
+        if (ir_dtype_is_float(t) && isfinite(want))
+            note_error(c, fabs(got - want), allowed(t, want, s, tol), cpu->name[i], how);
         if (!ch_close(t, got, want, s, tol))
             fail_msg("%s%s: %s '%s' (%s) run %d element %lld: cpu %.9g, reference "
                      "%.9g (|diff| %.3g, %.3g ulp, scale %.3g)",
@@ -347,7 +368,7 @@ static void compare_one(const ch_ctx *c, const ch_values *cpu, const ch_values *
     }
 }
 
-static void compare_ref(const ch_ctx *c, const ch_values *cpu, const ch_values *ref,
+static void compare_ref(ch_ctx *c, const ch_values *cpu, const ch_values *ref,
                         int run, const char *how)
 {
     assert_int_equal(cpu->n, ref->n);
@@ -424,6 +445,19 @@ void ch_check(ch_ctx *c)
     }
     ch_compare_all(c, p, 'p', c->runs);
     ch_free_all(p);
+    ch_report_worst(c);
+}
+
+void ch_report_worst(ch_ctx *c)
+{
+    if (c->worst > 0)
+        printf("  %s: largest error %.3g of its bound (%s)\n", c->what, c->worst,
+               c->worst_where);
+    if (c->stats && c->worst > c->stats->worst) {
+        c->stats->worst = c->worst;
+        snprintf(c->stats->worst_where, sizeof c->stats->worst_where, "%s %s", c->what,
+                 c->worst_where);
+    }
 }
 
 void ch_stats_print(const char *suite, const ch_stats *st)
@@ -437,4 +471,7 @@ void ch_stats_print(const char *suite, const ch_stats *st)
            st->total_ms / st->programs, st->lower_ms / st->programs,
            st->codegen_ms / st->programs, st->optimize_ms / st->programs,
            st->jit_ms / st->programs, st->max_ms, st->max_what);
+    if (st->worst > 0)
+        printf("%s: largest error of any toleranced comparison: %.3g of its bound (%s)\n",
+               suite, st->worst, st->worst_where);
 }

@@ -83,6 +83,8 @@ typedef struct ch_stats {
     double total_ms, max_ms, lower_ms, codegen_ms, optimize_ms, jit_ms;
     int kernels;
     char max_what[96];
+    double worst;          /* largest error / allowed error seen */
+    char worst_where[256];
 } ch_stats;
 
 /* A distribution for test inputs: uniform in [lo, hi) (i32: integers in
@@ -122,6 +124,8 @@ typedef struct ch_ctx {
     ch_stats *stats;   /* may be NULL                                  */
     bool default_only; /* skip the unfused program                     */
     char what[96];     /* a label for messages and the stats           */
+    double worst;      /* largest error / allowed error so far         */
+    char worst_where[128];
 } ch_ctx;
 
 /* Start a graph; seed drives every input of the case. */
@@ -197,6 +201,10 @@ double ch_ulp_of(kiln_dtype t, double v);
 
 /* splitmix64 in [0, 1) */
 double ch_unit(uint64_t *state);
+
+/* Print c's largest error relative to its bound and add it to the stats
+ * (ch_check does it; callers of the lower-level pieces may). */
+void ch_report_worst(ch_ctx *c);
 
 /* Print the accumulated stats (to stdout, as the suite's report). */
 void ch_stats_print(const char *suite, const ch_stats *st);

@@ -267,7 +267,8 @@ static void assign_case(co_env *e)
     kiln_node a = kiln_param(g, "a", KILN_F64, 1, (int64_t[]){1000}, kiln_init_normal(0, 1, 4));
     kiln_node b = kiln_param(g, "b", KILN_F64, 1, (int64_t[]){1000}, kiln_init_constant(3));
     kiln_assign(g, a, b);
-    kiln_assign(g, b, kiln_add(g, a, kiln_scalar(g, KILN_F64, 1)));
+    kiln_assign(g, b, a);
+    ch_output(&c, kiln_add(g, a, kiln_scalar(g, KILN_F64, 1)), ch_exact());
     kiln_node n = kiln_param(g, "n", KILN_I32, 0, NULL, kiln_init_constant(41));
     kiln_assign(g, n, kiln_add(g, n, kiln_scalar(g, KILN_I32, 1)));
     ch_output(&c, n, ch_exact());

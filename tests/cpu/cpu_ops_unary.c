@@ -61,31 +61,38 @@ static const double sp_trig[] = {0, -0.0, INFINITY, -INFINITY, NAN, 1e4, -1e4,
 static const double sp_move[] = {0, -0.0, INFINITY, -INFINITY, NAN, 1e-40, 3e38,
                                  -3e38, -1, 1, 1e-310};
 
-#define U_EXACT CH_TOL_EXACT, CH_TOL_EXACT
+/* op, builder, dtypes, [lo, hi), specials, f32 and f64 tolerances, and
+ * whether f64 is judged relative to |x| */
+#define U_EXACT CH_TOL_EXACT, CH_TOL_EXACT, false
+#define SP(a) CO_NSPEC(a), a
+#define ULP(f32, f64) CH_TOL_ULP(f32), CH_TOL_ULP(f64), false
 static const unary_spec unary_specs[] = {
-    {IR_OP_EXP, kiln_exp, CO_FLOAT, -20, 20, CO_NSPEC(sp_exp), sp_exp, CH_TOL_ULP(1), CH_TOL_ULP(1 + CO_LIBM_F64), false},
-    {IR_OP_LOG, kiln_log, CO_FLOAT, 1e-3, 100, CO_NSPEC(sp_log), sp_log, CH_TOL_ULP(1), CH_TOL_ULP(1 + CO_LIBM_F64), false},
-    {IR_OP_LOG1P, kiln_log1p, CO_FLOAT, -0.999, 100, CO_NSPEC(sp_log1p), sp_log1p, CH_TOL_ULP(2), CH_TOL_ULP(1 + CO_LIBM_F64), false},
-    {IR_OP_SQRT, kiln_sqrt, CO_FLOAT, 0, 100, CO_NSPEC(sp_sqrt), sp_sqrt, U_EXACT, false},
+    {IR_OP_EXP, kiln_exp, CO_FLOAT, -20, 20, SP(sp_exp), ULP(1, 1 + CO_LIBM_F64)},
+    {IR_OP_LOG, kiln_log, CO_FLOAT, 1e-3, 100, SP(sp_log), ULP(1, 1 + CO_LIBM_F64)},
+    {IR_OP_LOG1P, kiln_log1p, CO_FLOAT, -0.999, 100, SP(sp_log1p), ULP(2, 1 + CO_LIBM_F64)},
+    {IR_OP_SQRT, kiln_sqrt, CO_FLOAT, 0, 100, SP(sp_sqrt), U_EXACT},
     /* 1 / sqrt(x): two roundings on the CPU, one in the f32 reference */
-    {IR_OP_RSQRT, kiln_rsqrt, CO_FLOAT, 1e-3, 100, CO_NSPEC(sp_sqrt), sp_sqrt, CH_TOL_ULP(1), CH_TOL_ULP(1), false},
-    {IR_OP_RECIPROCAL, kiln_reciprocal, CO_FLOAT, -10, 10, CO_NSPEC(sp_recip), sp_recip, U_EXACT, false},
-    {IR_OP_TANH, kiln_tanh, CO_FLOAT, -10, 10, CO_NSPEC(sp_tanh), sp_tanh, CH_TOL_ULP(2), CH_TOL_ULP(2 + CO_LIBM_F64), false},
-    {IR_OP_SIGMOID, kiln_sigmoid, CO_FLOAT, -20, 20, CO_NSPEC(sp_sigmoid), sp_sigmoid, CH_TOL_ULP(2), CH_TOL_ULP(2 + CO_LIBM_F64), false},
+    {IR_OP_RSQRT, kiln_rsqrt, CO_FLOAT, 1e-3, 100, SP(sp_sqrt), ULP(1, 1)},
+    {IR_OP_RECIPROCAL, kiln_reciprocal, CO_FLOAT, -10, 10, SP(sp_recip), U_EXACT},
+    {IR_OP_TANH, kiln_tanh, CO_FLOAT, -10, 10, SP(sp_tanh), ULP(2, 2 + CO_LIBM_F64)},
+    {IR_OP_SIGMOID, kiln_sigmoid, CO_FLOAT, -20, 20, SP(sp_sigmoid), ULP(2, 2 + CO_LIBM_F64)},
     /* gelu in [-5, 5]: the reference computes 0.5 x (1 + tanh(..)) in f64,
      * which cancels for negative x (absolute error ~ |x| 2^-53), harmless
      * when rounded to f32 but not in f64; there the CPU (which does not
      * cancel) is compared relative to |x|: 4 * 2^-52 |x|. */
-    {IR_OP_GELU, kiln_gelu, CO_FLOAT, -5, 5, CO_NSPEC(sp_gelu), sp_gelu, CH_TOL_ULP(1), CH_TOL_REL(4 * DBL_EPSILON), true},
-    {IR_OP_SIN, kiln_sin, CO_FLOAT, -10, 10, CO_NSPEC(sp_trig), sp_trig, CH_TOL_ULP(1), CH_TOL_ULP(1 + CO_LIBM_F64), false},
-    {IR_OP_COS, kiln_cos, CO_FLOAT, -10, 10, CO_NSPEC(sp_trig), sp_trig, CH_TOL_ULP(1), CH_TOL_ULP(1 + CO_LIBM_F64), false},
-    {IR_OP_NEG, kiln_neg, CO_NUMERIC, -100, 100, CO_NSPEC(sp_move), sp_move, U_EXACT, false},
-    {IR_OP_ABS, kiln_abs, CO_NUMERIC, -100, 100, CO_NSPEC(sp_move), sp_move, U_EXACT, false},
-    {IR_OP_SQUARE, kiln_square, CO_NUMERIC, -100, 100, CO_NSPEC(sp_move), sp_move, U_EXACT, false},
-    {IR_OP_RELU, kiln_relu, CO_NUMERIC, -100, 100, CO_NSPEC(sp_move), sp_move, U_EXACT, false},
-    {IR_OP_SIGN, kiln_sign, CO_NUMERIC, -3, 3, CO_NSPEC(sp_move), sp_move, U_EXACT, false},
+    {IR_OP_GELU, kiln_gelu, CO_FLOAT, -5, 5, SP(sp_gelu), CH_TOL_ULP(1),
+     CH_TOL_REL(4 * DBL_EPSILON), true},
+    {IR_OP_SIN, kiln_sin, CO_FLOAT, -10, 10, SP(sp_trig), ULP(1, 1 + CO_LIBM_F64)},
+    {IR_OP_COS, kiln_cos, CO_FLOAT, -10, 10, SP(sp_trig), ULP(1, 1 + CO_LIBM_F64)},
+    {IR_OP_NEG, kiln_neg, CO_NUMERIC, -100, 100, SP(sp_move), U_EXACT},
+    {IR_OP_ABS, kiln_abs, CO_NUMERIC, -100, 100, SP(sp_move), U_EXACT},
+    {IR_OP_SQUARE, kiln_square, CO_NUMERIC, -100, 100, SP(sp_move), U_EXACT},
+    {IR_OP_RELU, kiln_relu, CO_NUMERIC, -100, 100, SP(sp_move), U_EXACT},
+    {IR_OP_SIGN, kiln_sign, CO_NUMERIC, -3, 3, SP(sp_move), U_EXACT},
 };
 #undef U_EXACT
+#undef SP
+#undef ULP
 
 static const unary_spec *find_unary(int op)
 {

@@ -1,8 +1,9 @@
 /*
  * test_cpu_train.c — training steps compiled by the CPU backend: the
  * 2-layer f32 MLP of cpu_mlp.h with SGD (momentum 0.9) and with Adam, ten
- * steps each, against the reference evaluator, and bitwise equal for 1 and
- * 2 threads after every step.
+ * steps each; the default (fused) and the unfused CPU programs against the
+ * reference evaluator, and the default program bitwise equal for 1 and 2
+ * threads after every step.
  *
  * Bound: the loss within 1e-5 of |loss|, every param (weights, biases,
  * momentum buffers, Adam moments; the i32 step counter exactly) within
@@ -63,6 +64,7 @@ static void train(ch_stats *st, cm_optimizer opt, const char *what)
             first = last;
     }
     ch_compare_all(&c, p, 'p', STEPS);
+    ch_report_worst(&c);
     /* the graph really trains: guards against assigns silently dropped
      * by both backends alike */
     if (!(last < first - 0.05f))

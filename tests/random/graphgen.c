@@ -109,7 +109,7 @@ static void build_training(gg *s)
     int x = gg_input(s, KILN_F32, 2, dims, -1, 1, 4);
     gg_note(s, "train:");
     gg_pattern_matmul(s);
-    int steps = gg_below(s, 2);
+    int steps = gg_chance(s, 0.3) ? 1 : 0; /* gradient graphs compile slowly */
     for (int i = 0; i < steps; i++)
         gg_step(s);
     int a = -1;
@@ -158,7 +158,7 @@ bool gg_generate(gg_case *c, uint64_t seed)
     int family = gg_below(s, 100);
     s->ints = family < 8;
     s->ft = family >= 8 && family < 22 ? KILN_F64 : KILN_F32;
-    s->training = s->ft == KILN_F32 && !s->ints && gg_chance(s, 0.03);
+    s->training = s->ft == KILN_F32 && !s->ints && gg_chance(s, 0.025);
     snprintf(s->summary, sizeof s->summary, "%s:", s->ints ? "i32" : kiln_dtype_name(s->ft));
     if (s->training)
         build_training(s);

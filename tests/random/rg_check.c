@@ -84,11 +84,11 @@ static void dump_files(rg_run *r)
 }
 
 /* The seed, the graph as text (once) and, for fused failures, the plan. */
-static void report(rg_run *r, const char *fmt, const char *detail)
+static void report(rg_run *r, const char *msg, const char *detail)
 {
     printf("random graph seed %llu FAILED (replay: KILN_RANDOM_SEED=%llu) [%s]\n  %s%s\n",
            (unsigned long long)r->c.seed, (unsigned long long)r->c.seed, r->c.summary,
-           fmt, detail ? detail : "");
+           msg, detail ? detail : "");
     if (r->printed_graph)
         return;
     r->printed_graph = true;
@@ -277,13 +277,8 @@ static void count_kernels(rg_run *r)
 
 static void note_ops(rg_run *r)
 {
-    size_t count = kiln_graph_node_count(r->c.g);
-    for (uint32_t id = 1; id <= count; id++) {
-        const char *op = kiln_node_op(r->c.g, (kiln_node){id});
-        for (int k = 0; op && k < IR_OP_COUNT; k++)
-            if (strcmp(ir_ops[k].name, op) == 0)
-                r->st->seen[k] = true;
-    }
+    for (uint32_t i = 0; i < r->c.g->count; i++)
+        r->st->seen[r->c.g->nodes[i].op] = true;
 }
 
 bool rg_check_seed(uint64_t seed, rg_stats *st, const char *dump_dir)

@@ -42,9 +42,10 @@ LLVMValueRef cpu_i64(cpu_fn *f, int64_t v)
 LLVMValueRef cpu_const(cpu_fn *f, kiln_dtype t, double v, int lanes)
 {
     LLVMTypeRef ty = cpu_type(f, t);
+    /* converted as the reference converts (a pad value 0.5 is a true bool) */
     LLVMValueRef c = ir_dtype_is_float(t)
                          ? LLVMConstReal(ty, v)
-                         : LLVMConstInt(ty, (unsigned long long)(int64_t)v, 1);
+                         : LLVMConstInt(ty, (unsigned long long)(int64_t)ir_round_to(t, v), 1);
     if (lanes <= 1)
         return c;
     LLVMValueRef all[64];

@@ -125,7 +125,7 @@ static void emit_body(cpu_fn *f, LLVMValueRef begin, LLVMValueRef end)
 
 /* The body function: (ptr noalias b0, ..., i64 begin, i64 end, ptr scratch). */
 static LLVMValueRef emit_kernel_body(cpu_fn *f, const char *name, int nbuf,
-                                     const int *acc_param)
+                                     const uint32_t *bufs, const int *acc_param)
 {
     LLVMTypeRef ptr = LLVMPointerTypeInContext(f->ctx, 0);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(f->ctx);
@@ -142,8 +142,14 @@ static LLVMValueRef emit_kernel_body(cpu_fn *f, const char *name, int nbuf,
     cpu_target_attrs(f->tgt, f->fn);
     add_attr(f, f->fn, LLVMAttributeFunctionIndex, "alwaysinline");
     add_attr(f, f->fn, LLVMAttributeFunctionIndex, "nounwind");
-    for (int i = 0; i < nbuf; i++)
-        add_attr(f, f->fn, (unsigned)i + 1, "noalias");
+    for (int i = 0; i < nbuf; i++) {
+        /* an in-place pair (memplan.c) shares bytes: no noalias for it */
+        bool shared = false;
+        for (int j = 0; j < nbuf && !shared; j++)
+            shared = j != i && k_buffers_share(f->prog, bufs[i], bufs[j]);
+        if (!shared)
+            add_attr(f, f->fn, (unsigned)i + 1, "noalias");
+    }
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(f->ctx, f->fn, "entry");
     LLVMPositionBuilderAtEnd(f->b, entry);
     for (int a = 0; a < f->k->nacc; a++)
@@ -213,7 +219,7 @@ static kiln_status emit_kernel(cpu_fn *f, const char *prefix, int i,
         return KILN_ERR_UNSUPPORTED;
     int nbuf = kernel_buffers(f->k, bufs, acc_param);
     snprintf(name, sizeof name, "%s_k%d_body", prefix, i);
-    LLVMValueRef body = emit_kernel_body(f, name, nbuf, acc_param);
+    LLVMValueRef body = emit_kernel_body(f, name, nbuf, bufs, acc_param);
     snprintf(name, sizeof name, "%s_k%d", prefix, i);
     emit_kernel_entry(f, name, body, nbuf, bufs);
     *step = step_info(f->prog, f->k);

@@ -364,5 +364,12 @@ k_program *pass_lower_program(const kiln_graph *g, bool fuse, char *err,
         return NULL;
     }
     k_plan_memory(p);
+#ifndef NDEBUG
+    /* every plan is proved before use in debug builds (and the tests) */
+    if (k_check_plan(p, err, errlen) != KILN_OK) {
+        k_program_free(p);
+        return NULL;
+    }
+#endif
     return p;
 }

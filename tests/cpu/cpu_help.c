@@ -393,40 +393,32 @@ void ch_compare_all(ch_ctx *c, kiln_program *p[CH_NPROG], char kind, int run)
 {
     ch_values v[CH_NPROG];
     for (int i = 0; i < CH_NPROG; i++)
-        if (p[i])
-            ch_collect(p[i], kind, &v[i]);
+        ch_collect(p[i], kind, &v[i]);
     compare_ref(c, &v[1], &v[0], run, "");
+    compare_ref(c, &v[3], &v[0], run, " (unfused)");
     char what[160];
     snprintf(what, sizeof what, "%s: threads 2 vs 1, run %d", c->what, run);
     ch_same_bits(what, &v[1], &v[2]);
-    if (p[3])
-        compare_ref(c, &v[3], &v[0], run, " (unfused)");
     for (int i = 0; i < CH_NPROG; i++)
-        if (p[i])
-            ch_values_free(&v[i]);
+        ch_values_free(&v[i]);
 }
 
 void ch_compile_all(ch_ctx *c, kiln_program *p[CH_NPROG])
 {
     record_ops(c);
+    kiln_compile_options unfused = {.backend = KILN_BACKEND_CPU, .threads = 1, .no_fuse = 1};
     p[0] = ch_compile(c->g, KILN_BACKEND_REF, 0, NULL, c->what);
     p[1] = ch_compile(c->g, KILN_BACKEND_CPU, 1, c->stats, c->what);
     p[2] = ch_compile(c->g, KILN_BACKEND_CPU, 2, NULL, c->what);
-    p[3] = NULL;
-    if (!c->default_only)
-        p[3] = ch_compile_with(c->g, &(kiln_compile_options){.backend = KILN_BACKEND_CPU,
-                                                              .threads = 1, .no_fuse = 1},
-                               NULL, c->what);
+    p[3] = ch_compile_with(c->g, &unfused, NULL, c->what);
     for (int i = 0; i < CH_NPROG; i++)
-        if (p[i])
-            ch_bind(c, p[i]);
+        ch_bind(c, p[i]);
 }
 
 void ch_run_all(kiln_program *p[CH_NPROG])
 {
     for (int i = 0; i < CH_NPROG; i++)
-        if (p[i])
-            ch_run(p[i]);
+        ch_run(p[i]);
 }
 
 void ch_free_all(kiln_program *p[CH_NPROG])

@@ -122,7 +122,6 @@ typedef struct ch_ctx {
     int runs;          /* kiln_run calls per program (default 1)       */
     bool seen[IR_OP_COUNT];
     ch_stats *stats;   /* may be NULL                                  */
-    bool default_only; /* skip the unfused program                     */
     char what[96];     /* a label for messages and the stats           */
     double worst;      /* largest error / allowed error so far         */
     char worst_where[128];
@@ -149,14 +148,14 @@ void ch_tolerate(ch_ctx *c, const char *name, ch_tol tol);
 /* Bind raw bytes to input `name` of every program ch_check compiles. */
 void ch_feed_bytes(ch_ctx *c, const char *name, const void *bytes, size_t nbytes);
 
-/* Compile REF, CPU(1), CPU(2); run each c->runs times; compare after
- * every run (outputs) and after the last (params).  Fails the test on
- * any mismatch or error. */
+/* Compile the reference, CPU(1), CPU(2) and unfused CPU(1); run each
+ * c->runs times; compare after every run (outputs) and after the last
+ * (params).  Fails the test on any mismatch or error. */
 void ch_check(ch_ctx *c);
 
 /* The programs of ch_check, compiled and bound: p[0] reference, p[1] CPU
- * with 1 thread, p[2] with 2, p[3] unfused with 1 (NULL when
- * default_only); the caller runs them. */
+ * with 1 thread, p[2] with 2, p[3] unfused with 1; the caller runs
+ * them. */
 #define CH_NPROG 4
 void ch_compile_all(ch_ctx *c, kiln_program *p[CH_NPROG]);
 void ch_run_all(kiln_program *p[CH_NPROG]);

@@ -187,20 +187,22 @@ static void act_binary(gg *s)
         gg_binary(s, b, a, op);
 }
 
-/* An exact value to compare: an exact pool value or a fresh grid input. */
-static int exact_operand(gg *s)
+/* An exact value to compare, shaped to broadcast against value a: an
+ * exact pool value or a fresh grid input. */
+static int exact_operand(gg *s, int a)
 {
     int e = gg_pick(s, W_MAIN | W_EXACT);
-    if (e >= 0 && gg_chance(s, 0.7))
+    if (e >= 0 && gg_chance(s, 0.7) && gg_broadcasts(&s->v[e], &s->v[a]))
         return e;
     int64_t dims[KILN_MAX_RANK];
-    int rank = gg_shape(s, dims);
+    int rank = variant(s, &s->v[a], dims);
     return gg_new_input(s, gg_main(s), rank, dims);
 }
 
-static int condition(gg *s)
+/* A bool that broadcasts against a: a compare of exact values. */
+static int condition(gg *s, int a)
 {
-    int e = exact_operand(s);
+    int e = exact_operand(s, a);
     if (e < 0)
         return -1;
     gg_binop op = (gg_binop)gg_range(s, B_LT, B_NE);
@@ -213,16 +215,13 @@ static int condition(gg *s)
 
 static void act_select(gg *s)
 {
-    gg_note(s, "select");
-    int c = condition(s);
     int a = gg_pick(s, W_MAIN);
-    if (c < 0 || a < 0)
+    if (a < 0)
         return;
-    int b = partner(s, a);
-    if (!gg_broadcasts(&s->v[c], &s->v[a]) || (b >= 0 && !gg_broadcasts(&s->v[c], &s->v[b]))) {
-        /* bring the condition to a's shape: compare a itself if exact */
-        c = s->v[a].exact ? gg_binary(s, a, gg_scalar(s, s->v[a].t, 0), B_GE) : -1;
-    }
+    gg_note(s, "select");
+    int c = condition(s, a), b = partner(s, a);
+    if (c >= 0 && b >= 0 && !gg_broadcasts(&s->v[c], &s->v[b]))
+        b = gg_scalar(s, s->v[a].t, 0);
     if (gg_chance(s, 0.5))
         gg_select(s, c, a, b);
     else
@@ -249,7 +248,7 @@ static void act_cast(gg *s)
         gg_cast(s, gg_unary(s, a, U_ABS), t);
         break;
     default: { /* a mask: bool to the main dtype, multiplied in */
-        int m = gg_cast(s, condition(s), t);
+        int m = gg_cast(s, condition(s, a), t);
         if (m >= 0 && gg_broadcasts(&s->v[m], &s->v[a]))
             gg_binary(s, a, m, B_MUL);
         break;

@@ -411,7 +411,7 @@ static const action actions[] = {
     {act_select, 6, 6},           {act_cast, 4, 4},
     {act_layout, 12, 10},         {gg_pattern_reduce, 11, 10},
     {gg_pattern_softmax, 5, 0},   {gg_pattern_layernorm, 4, 0},
-    {gg_pattern_matmul, 6, 4},    {gg_pattern_one_hot, 3, 3},
+    {gg_pattern_matmul, 5, 3},    {gg_pattern_one_hot, 3, 3},
     {gg_pattern_random, 4, 3},    {act_multi, 4, 4},
 };
 

@@ -135,7 +135,7 @@ static void build_plain(gg *s)
         rank = gg_shape(s, dims);
         gg_new_input(s, gg_main(s), rank, dims);
     }
-    int target = gg_range(s, 2, 7);
+    int target = gg_range(s, 2, 6);
     for (int steps = 0; steps < 24 && s->cost < target; steps++)
         gg_step(s);
 }
@@ -157,7 +157,7 @@ bool gg_generate(gg_case *c, uint64_t seed)
     int family = gg_below(s, 100);
     s->ints = family < 8;
     s->ft = family >= 8 && family < 22 ? KILN_F64 : KILN_F32;
-    s->training = s->ft == KILN_F32 && !s->ints && gg_chance(s, 0.025);
+    s->training = s->ft == KILN_F32 && !s->ints && gg_chance(s, 0.02);
     snprintf(s->summary, sizeof s->summary, "%s:", s->ints ? "i32" : kiln_dtype_name(s->ft));
     if (s->training)
         build_training(s);

@@ -506,7 +506,7 @@ KILN_API kiln_status kiln_program_stats(const kiln_program *p,
 /* Ahead-of-time compilation (CPU backend): write <path>.o, a PIC object
  * file, and <path>.h, a header declaring plain C functions named after
  * `name`, so a C program can run the graph linking only that object (no
- * libkiln, no LLVM; the object needs memcpy from libc).  The header states
+ * libkiln, no LLVM; the object needs memcpy and memset from libc).  The header states
  * the layout: one struct of input pointers, one of output pointers, the
  * byte offset of every param in the params block, and the sizes and the
  * 64-byte alignment of the params and workspace blocks. */

@@ -715,8 +715,14 @@ static int guarded_load(fz *f, uint32_t x, const int64_t *at, const fz_map *m, i
         if (never)
             a.lo[e] = a.hi[e] = 0;
     }
+    if (never) { /* a rank-0 kernel has no axis to be outside on: read element 0 */
+        memset(a.stride, 0, sizeof a.stride);
+        a.offset = 0;
+    }
     int acc = k_add_access(f->p, f->k, &a);
     k_expr in = {.kind = KE_INSIDE, .dtype = KILN_BOOL, .acc = acc};
+    if (never)
+        in = (k_expr){.kind = KE_CONST, .dtype = KILN_BOOL, .value = 0};
     *inside = acc < 0 ? -1 : add_expr(f, &in);
     return k_load(f->p, f->k, acc, t->dtype);
 }

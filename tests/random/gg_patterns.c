@@ -65,7 +65,9 @@ void gg_pattern_reduce(gg *s)
         if (!keep || !gg_chance(s, 0.5))
             return;
     }
-    if (!gg_chance(s, 0.75))
+    if (gg_chance(s, 0.3) && !s->ints) /* an epilogue on the folded value */
+        r = gg_unary(s, gg_rescale(s, r, 3), (gg_unop[]){U_EXP, U_TANH, U_NEG, U_SQUARE}[gg_below(s, 4)]);
+    if (r < 0 || !gg_chance(s, 0.75))
         return;
     if (!keep && naxes)
         r = kept_shape(s, a, r, naxes, axes);

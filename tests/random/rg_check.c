@@ -58,6 +58,18 @@ typedef struct rg_run {
 
 /* ---- failure reports ---------------------------------------------------- */
 
+static void dump_feed(rg_run *r, const gg_feed *feed, const char *kind, char *path, size_t len)
+{
+    snprintf(path, len, "%s/seed%llu.%s%s.bin", r->dump_dir, (unsigned long long)r->c.seed,
+             kind, feed->name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(feed->data, 1, feed->nbytes, f);
+        fclose(f);
+    }
+}
+
+/* The graph and its inputs as files, and the command replaying them. */
 static void dump_files(rg_run *r)
 {
     char path[512];
@@ -69,18 +81,16 @@ static void dump_files(rg_run *r)
     if (f)
         fclose(f);
     kiln_text_free(r->c.g, text);
-    printf("  replay: kiln run %s --backend cpu", path);
+    printf("  replay: kiln run %s --backend cpu [--no-fuse]", path);
     for (int i = 0; i < r->c.nfeeds; i++) {
-        snprintf(path, sizeof path, "%s/seed%llu.%s.bin", r->dump_dir,
-                 (unsigned long long)r->c.seed, r->c.feed[i].name);
-        f = fopen(path, "wb");
-        if (f) {
-            fwrite(r->c.feed[i].data, 1, r->c.feed[i].nbytes, f);
-            fclose(f);
-        }
+        dump_feed(r, &r->c.feed[i], "", path, sizeof path);
         printf(" --input %s=%s", r->c.feed[i].name, path);
     }
     printf("\n");
+    for (int i = 0; i < r->c.nparams; i++) { /* kiln run takes no param files */
+        dump_feed(r, &r->c.param[i], "param.", path, sizeof path);
+        printf("  param %s started from %s (kiln_set_param)\n", r->c.param[i].name, path);
+    }
 }
 
 /* The seed, the graph as text (once) and, for fused failures, the plan. */
@@ -186,6 +196,46 @@ static bool close_enough(kiln_dtype t, bool exact, double got, double want, doub
     return fabs(got - want) <= tol;
 }
 
+static void mismatch(rg_run *r, const kiln_binding *b, int k, size_t i, double got,
+                     double want, bool exact, double tol, double err)
+{
+    char where[128], msg[700], tol_text[64] = "0 (exact)";
+    index_text(b, (int64_t)i, where, sizeof where);
+    if (!exact)
+        snprintf(tol_text, sizeof tol_text, "%.3g (bound %.3g)", tol, err);
+    snprintf(msg, sizeof msg,
+             "%s '%s' (%s, rank %d) of %s: first mismatch at element %zu %s: "
+             "got %.9g, reference %.9g, |diff| %.3g, allowed ",
+             b->kind == 'o' ? "output" : "param", b->name, kiln_dtype_name(b->dtype),
+             b->rank, prog_name[k], i, where, got, want, fabs(got - want));
+    report(r, msg, tol_text);
+}
+
+/* Backend k's n elements against the reference's; the closest approach
+ * to a tolerance goes to the stats. */
+static bool compare_elements(rg_run *r, const kiln_binding *b, int k, void *const *data,
+                             size_t n, bool exact, double err)
+{
+    bool floating = b->dtype == KILN_F32 || b->dtype == KILN_F64;
+    for (size_t i = 0; i < n; i++) {
+        double want = get(b->dtype, data[REF], (int64_t)i);
+        double got = get(b->dtype, data[k], (int64_t)i);
+        double tol = tolerance(b->dtype, want, err);
+        r->st->compared++;
+        if (!exact && floating && isfinite(got) && fabs(got - want) / tol > r->st->worst) {
+            r->st->worst = fabs(got - want) / tol;
+            r->st->worst_seed = r->c.seed;
+            snprintf(r->st->worst_what, sizeof r->st->worst_what, "%s %s, %s",
+                     b->kind == 'o' ? "output" : "param", b->name, prog_name[k]);
+        }
+        if (!close_enough(b->dtype, exact, got, want, tol)) {
+            mismatch(r, b, k, i, got, want, exact, tol, err);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Compare binding b of every backend with the reference. */
 static bool compare(rg_run *r, const kiln_binding *b, bool exact, double err)
 {
@@ -207,36 +257,8 @@ static bool compare(rg_run *r, const kiln_binding *b, bool exact, double err)
             ok = false;
         }
     }
-    for (int k = FUSED; k < NPROG && ok; k++) {
-        for (size_t i = 0; i < n && ok; i++) {
-            double want = get(b->dtype, data[REF], (int64_t)i);
-            double got = get(b->dtype, data[k], (int64_t)i);
-            double tol = tolerance(b->dtype, want, err);
-            r->st->compared++;
-            if (!exact && (b->dtype == KILN_F32 || b->dtype == KILN_F64) && isfinite(got) &&
-                fabs(got - want) / tol > r->st->worst) {
-                r->st->worst = fabs(got - want) / tol;
-                r->st->worst_seed = r->c.seed;
-                snprintf(r->st->worst_what, sizeof r->st->worst_what, "%s %s, %s",
-                         b->kind == 'o' ? "output" : "param", b->name, prog_name[k]);
-            }
-            if (close_enough(b->dtype, exact, got, want, tol))
-                continue;
-            char where[128], msg[700];
-            index_text(b, (int64_t)i, where, sizeof where);
-            snprintf(msg, sizeof msg,
-                     "%s '%s' (%s, rank %d) of %s: first mismatch at element %zu %s: "
-                     "got %.9g, reference %.9g, |diff| %.3g, allowed %s",
-                     b->kind == 'o' ? "output" : "param", b->name, kiln_dtype_name(b->dtype),
-                     b->rank, prog_name[k], i, where, got, want, fabs(got - want),
-                     exact ? "0 (exact)" : "");
-            char tol_text[64] = "";
-            if (!exact)
-                snprintf(tol_text, sizeof tol_text, "%.3g (bound %.3g)", tol, err);
-            report(r, msg, tol_text);
-            ok = false;
-        }
-    }
+    for (int k = FUSED; k < NPROG && ok; k++)
+        ok = compare_elements(r, b, k, data, n, exact, err);
     for (int k = 0; k < NPROG; k++)
         free(data[k]);
     return ok;
@@ -281,6 +303,59 @@ static void note_ops(rg_run *r)
         r->st->seen[r->c.g->nodes[i].op] = true;
 }
 
+static bool generate(rg_run *r, uint64_t seed)
+{
+    if (!gg_generate(&r->c, seed)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "the generator's graph is invalid: %s",
+                 r->c.g ? kiln_graph_error(r->c.g) : "out of memory");
+        report(r, msg, NULL);
+        return false;
+    }
+    if (r->st->verbose >= 2) {
+        char *text = kiln_print(r->c.g);
+        printf("[%s]\n%s", r->c.summary, text ? text : "");
+        fflush(stdout);
+        kiln_text_free(r->c.g, text);
+    }
+    return true;
+}
+
+/* Outputs and params agree, and fusion did not add kernels. */
+static bool check(rg_run *r)
+{
+    note_ops(r);
+    count_kernels(r);
+    bool ok = compare_all(r);
+    if (r->stats[FUSED].kernels > r->stats[UNFUSED].kernels) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "fused program has %d kernels, unfused %d",
+                 r->stats[FUSED].kernels, r->stats[UNFUSED].kernels);
+        report(r, msg, NULL);
+        ok = false;
+    }
+    return ok;
+}
+
+static void account(rg_run *r, bool ok, double wall, double cpu)
+{
+    rg_stats *st = r->st;
+    if (st->verbose)
+        printf("  seed %llu: %s, kernels %d/%d, compile %.0f/%.0f ms [%s]\n",
+               (unsigned long long)r->c.seed, ok ? "ok" : "FAILED", r->stats[FUSED].kernels,
+               r->stats[UNFUSED].kernels, r->stats[FUSED].total_ms, r->stats[UNFUSED].total_ms,
+               r->c.summary);
+    st->graphs++;
+    st->training += r->c.training;
+    st->failures += !ok;
+    st->wall_ms += wall;
+    st->cpu_ms += cpu;
+    if (wall > st->max_wall_ms) {
+        st->max_wall_ms = wall;
+        st->slowest_seed = r->c.seed;
+    }
+}
+
 bool rg_check_seed(uint64_t seed, rg_stats *st, const char *dump_dir)
 {
     double t0 = now_ms(), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
@@ -289,52 +364,15 @@ bool rg_check_seed(uint64_t seed, rg_stats *st, const char *dump_dir)
         return false;
     r->st = st;
     r->dump_dir = dump_dir;
-    bool ok = gg_generate(&r->c, seed);
+    r->c.seed = seed;
+    bool ok = generate(r, seed);
     st->gen_ms += now_ms() - t0;
-    if (!ok) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "the generator's graph is invalid: %s",
-                 r->c.g ? kiln_graph_error(r->c.g) : "out of memory");
-        report(r, msg, NULL);
-    }
-    if (ok && st->verbose >= 2) {
-        char *text = kiln_print(r->c.g);
-        printf("[%s]\n%s", r->c.summary, text ? text : "");
-        fflush(stdout);
-        kiln_text_free(r->c.g, text);
-    }
-    ok = ok && compile_all(r) && bind_and_run(r);
-    if (ok) {
-        note_ops(r);
-        count_kernels(r);
-        ok = compare_all(r);
-        if (r->stats[FUSED].kernels > r->stats[UNFUSED].kernels) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "fused program has %d kernels, unfused %d",
-                     r->stats[FUSED].kernels, r->stats[UNFUSED].kernels);
-            report(r, msg, NULL);
-            ok = false;
-        }
-    }
-    if (st->verbose)
-        printf("  seed %llu: %s, kernels %d/%d, compile %.0f/%.0f ms [%s]\n",
-               (unsigned long long)seed, ok ? "ok" : "FAILED", r->stats[FUSED].kernels,
-               r->stats[UNFUSED].kernels, r->stats[FUSED].total_ms, r->stats[UNFUSED].total_ms,
-               r->c.summary);
-    st->graphs++;
-    st->training += r->c.training;
-    st->failures += !ok;
+    ok = ok && compile_all(r) && bind_and_run(r) && check(r);
+    account(r, ok, now_ms() - t0, clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0);
     for (int k = 0; k < NPROG; k++)
         kiln_program_free(r->p[k]);
     gg_free(&r->c);
     free(r);
-    double wall = now_ms() - t0;
-    st->wall_ms += wall;
-    st->cpu_ms += clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    if (wall > st->max_wall_ms) {
-        st->max_wall_ms = wall;
-        st->slowest_seed = seed;
-    }
     return ok;
 }
 

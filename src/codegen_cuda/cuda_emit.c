@@ -1,0 +1,1 @@
+/* cuda_emit.c — not written yet */

@@ -1,0 +1,1 @@
+/* cuda_emit_expr.c — not written yet */

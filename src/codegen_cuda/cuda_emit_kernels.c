@@ -1,0 +1,1 @@
+/* cuda_emit_kernels.c — not written yet */

@@ -1,0 +1,1 @@
+/* cuda_math.c — not written yet */

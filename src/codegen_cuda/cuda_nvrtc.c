@@ -1,0 +1,1 @@
+/* cuda_nvrtc.c — not written yet */

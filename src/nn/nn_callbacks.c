@@ -1,0 +1,1 @@
+/* nn_callbacks.c — not written yet */

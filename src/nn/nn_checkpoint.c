@@ -1,0 +1,1 @@
+/* nn_checkpoint.c — not written yet */

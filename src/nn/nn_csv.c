@@ -1,0 +1,1 @@
+/* nn_csv.c — not written yet */

@@ -1,0 +1,1 @@
+/* nn_dataset.c — not written yet */

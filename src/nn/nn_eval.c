@@ -1,0 +1,1 @@
+/* nn_eval.c — not written yet */

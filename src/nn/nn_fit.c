@@ -1,0 +1,1 @@
+/* nn_fit.c — not written yet */

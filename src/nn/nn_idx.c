@@ -1,0 +1,1 @@
+/* nn_idx.c — not written yet */

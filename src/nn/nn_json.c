@@ -1,0 +1,1 @@
+/* nn_json.c — not written yet */

@@ -1,0 +1,1 @@
+/* nn_layers.c — not written yet */

@@ -1,0 +1,1 @@
+/* nn_loss.c — not written yet */

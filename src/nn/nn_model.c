@@ -1,0 +1,1 @@
+/* nn_model.c — not written yet */

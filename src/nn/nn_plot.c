@@ -1,0 +1,1 @@
+/* nn_plot.c — not written yet */

@@ -1,0 +1,1 @@
+/* nn_progress.c — not written yet */

@@ -27,7 +27,8 @@ extern "C" {
 typedef struct kiln_dataset kiln_dataset;
 
 /* Copies x (n * prod(x_dims) floats) and y.  NULL with err on bad shapes,
- * a negative label, or out of memory. */
+ * a negative label, or out of memory.  n may be 0 (x and y may then be
+ * NULL); at most 2^40 elements in x and in y. */
 KILN_API kiln_dataset *kiln_dataset_new(int64_t n, int x_rank,
                                         const int64_t *x_dims, const float *x,
                                         kiln_dtype y_dtype, int y_rank,
@@ -54,21 +55,26 @@ KILN_API kiln_dataset *kiln_dataset_slice(const kiln_dataset *d, int64_t start,
                                           int64_t count, char *err,
                                           size_t errlen);
 /* Split into *first (1 - fraction of the samples) and *second (fraction,
- * rounded to nearest, at least 1 when fraction > 0).  The samples are
- * shuffled with `seed` BEFORE the split; with `stratify` (class labels
- * only) each class is split in the same proportion.  d is unchanged. */
+ * rounded to nearest, at least 1 when fraction > 0; fraction in [0, 1]).
+ * The samples are shuffled with `seed` BEFORE the split; with `stratify`
+ * (class labels only) each class is split in the same proportion: class c
+ * gives floor(fraction * n_c) samples, and the few still missing to reach
+ * the rounded total come one each from the classes with the largest
+ * remainders.  Both parts keep the shuffled order.  d is unchanged. */
 KILN_API kiln_status kiln_dataset_split(const kiln_dataset *d, double fraction,
                                         uint64_t seed, int stratify,
                                         kiln_dataset **first,
                                         kiln_dataset **second, char *err,
                                         size_t errlen);
 /* Copy the samples idx[0..count) into x_out (count * prod(x_dims) floats)
- * and y_out (count labels or target samples). */
+ * and y_out (count labels or target samples); either may be NULL.  An
+ * index outside [0, size) yields zeros. */
 KILN_API void kiln_dataset_gather(const kiln_dataset *d, const int64_t *idx,
                                   int64_t count, float *x_out, void *y_out);
-/* Per-feature standardisation: compute mean and standard deviation over
- * `fit` and apply (x - mean) / std (std 0 treated as 1) to fit and to each
- * of others[0..nothers).  Every dataset must have fit's sample shape. */
+/* Per-feature standardisation: compute mean and (population) standard
+ * deviation over `fit` and apply (x - mean) / std (std 0 treated as 1) to
+ * fit and to each of others[0..nothers).  Every dataset must have fit's
+ * sample shape; fit must not be empty. */
 KILN_API kiln_status kiln_dataset_standardize(kiln_dataset *fit, int nothers,
                                               kiln_dataset *const *others,
                                               char *err, size_t errlen);
@@ -87,15 +93,25 @@ typedef struct kiln_csv_options {
 } kiln_csv_options;
 
 /* A CSV file of numeric feature columns and one label column, ',' separated.
- * opts may be NULL (last column, detect header, classes).  Errors name the
- * file, line and column. */
+ * opts may be NULL (last column, detect header, classes).  Lines end in
+ * "\n" or "\r\n" (the last may have none); blank lines are skipped; fields
+ * are trimmed of spaces and tabs; quoted fields are rejected.  Features
+ * must be finite numbers.  x has sample shape [columns - 1]; class labels
+ * are i32 (integer labels as written, 0 <= label < 100000; otherwise names
+ * numbered 0, 1, ... in order of first appearance, decided by the first
+ * data row); value targets are f32 with sample shape [1].  Errors read
+ * "file:line:col: what" ("file: no data rows" for an empty file). */
 KILN_API kiln_dataset *kiln_read_csv(const char *path,
                                      const kiln_csv_options *opts, char *err,
                                      size_t errlen);
 
-/* MNIST-format IDX files: images (u8, [n, rows, cols]) and labels (u8,
- * [n]); gzip-compressed files (".gz" or the gzip magic) are inflated with
- * zlib.  Pixels are scaled to [0, 1].  x has sample shape [rows * cols]. */
+/* MNIST-format IDX files: images (u8, [n, rows, cols], magic 0x00000803)
+ * and labels (u8, [n], magic 0x00000801); gzip-compressed files are
+ * inflated with zlib (KILN_ERR_UNSUPPORTED when kiln was built without
+ * it).  Pixels are scaled to [0, 1].  x has sample shape [rows * cols].
+ * Checked: both magics, no zero dim, equal counts, the exact data size
+ * (a short file is "truncated", trailing bytes are an error), corrupt gzip
+ * data; messages start with the file's path. */
 KILN_API kiln_dataset *kiln_read_idx(const char *images_path,
                                      const char *labels_path, char *err,
                                      size_t errlen);
@@ -113,9 +129,13 @@ KILN_API kiln_dataset *kiln_read_idx(const char *images_path,
 KILN_API kiln_status kiln_save_params(kiln_program *p, const char *path,
                                       char *err, size_t errlen);
 /* Read a file written by kiln_save_params (or any safetensors file holding
- * exactly p's params): names, dtypes, shapes, offsets and the file size are
- * all checked before any param changes; a truncated or corrupt file is
- * rejected with a message saying what is wrong. */
+ * exactly p's params, in any order, padded or not): the header (at most
+ * 100 MB of strict JSON, nesting depth 16, integers only, no duplicate
+ * keys), each tensor's name (a param of p; every param present), dtype,
+ * shape and data_offsets (the size numel * dtype size, the tensors tiling
+ * the data section with no gap or overlap up to the end of the file) are
+ * all checked before any param changes.  A truncated or corrupt file is
+ * rejected with "path: what is wrong" and p keeps its values. */
 KILN_API kiln_status kiln_load_params(kiln_program *p, const char *path,
                                       char *err, size_t errlen);
 
@@ -130,8 +150,10 @@ typedef struct kiln_curve {
 } kiln_curve;
 
 /* Line plot of the curves against epoch 1..n as an SVG file; mark_epoch
- * (1-based; 0 for none) gets a vertical marker and a label ("best").
- * Self-contained SVG, no external tool. */
+ * (1-based; 0 for none) gets a dashed vertical marker labelled
+ * "best (epoch N)".  Non-finite values are gaps (a lone point between
+ * gaps is drawn as a dot).  Axes with "nice" ticks, a grid and a legend;
+ * text is XML-escaped.  Self-contained SVG, no external tool. */
 KILN_API kiln_status kiln_plot_svg(const char *path, const char *title,
                                    const char *ylabel, int ncurves,
                                    const kiln_curve *curves, int mark_epoch,

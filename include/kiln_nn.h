@@ -57,9 +57,11 @@ typedef enum kiln_layer_kind {
 /* What a custom layer sees.  `prefix` is the layer's unique name ("l3"):
  * name its params "<prefix>.<something>" so checkpoints are stable.
  * `training` is 1 in the training graph and 0 in evaluation/prediction.
- * seed and offset are the model's rank-0 i32 RNG nodes, advanced every
- * training step (for kiln_dropout and friends); `rng_stream` is distinct
- * per layer, add it to offset for streams of your own. */
+ * seed and offset are the model's rank-0 i32 RNG nodes (the params
+ * "rng.seed" and "rng.offset" in the training graph, constants elsewhere);
+ * fit advances offset by (number of layers + 1) every step, so offset +
+ * `rng_stream` (distinct per layer, 1..number of layers) never repeats
+ * across layers and steps: draw with that for kiln_dropout and friends. */
 typedef struct kiln_layer_ctx {
     const char *prefix;
     int training;
@@ -87,8 +89,10 @@ typedef struct kiln_layer {
     const char *name;      /* optional prefix instead of "l<index>"   */
 } kiln_layer;
 
-/* Dense: x [batch, in] @ W [in, units] + b [units], then act.  Params
- * "<prefix>.w" and "<prefix>.b". */
+/* Dense: x [batch, in] @ W [in, units] + b [units], then act (on a
+ * higher-rank input [batch, ..., in] it applies to the last axis).
+ * Params "<prefix>.w" and "<prefix>.b".  The default init is Glorot
+ * uniform seeded from the model seed and the layer's index. */
 KILN_API kiln_layer kiln_dense(int64_t units, kiln_activation act);
 KILN_API kiln_layer kiln_activation_layer(kiln_activation act);
 /* Inverted dropout in training, identity in evaluation. */
@@ -108,8 +112,8 @@ typedef struct kiln_model kiln_model;
 KILN_API kiln_model *kiln_model_new(int rank, const int64_t *dims);
 KILN_API void kiln_model_free(kiln_model *m);
 KILN_API const char *kiln_model_error(const kiln_model *m);
-/* Append a layer (copied).  Layers cannot be added after the first
- * compile (fit, evaluate, predict). */
+/* Append a layer (copied; its name string is copied too).  Layers cannot
+ * be added after the first fit, evaluate, predict, save or load. */
 KILN_API kiln_status kiln_model_add(kiln_model *m, kiln_layer layer);
 /* Seed of weight initialisation, shuffling and dropout (default 1). */
 KILN_API void kiln_model_seed(kiln_model *m, uint64_t seed);
@@ -119,9 +123,11 @@ KILN_API void kiln_model_backend(kiln_model *m, kiln_backend b, int threads);
 
 /* Build the forward graph by hand: append the model's layers to g on input
  * x ([batch, sample dims...]) and return the output node; params are
- * created in g under the layers' prefixes (the same names fit uses), so a
- * low-level training loop can train the same model.  training selects
- * dropout; seed/offset may be invalid nodes when no layer needs them. */
+ * created in g under the layers' prefixes (the same names fit uses, with
+ * the same seeded initial values), so a low-level training loop can train
+ * the same model.  training selects dropout; seed/offset may be invalid
+ * nodes when no layer needs them.  The invalid node on error (the
+ * message in g, or in kiln_model_error for a bad model). */
 KILN_API kiln_node kiln_model_forward(kiln_model *m, kiln_graph *g, kiln_node x,
                                       int training, kiln_node seed,
                                       kiln_node offset);
@@ -159,15 +165,14 @@ typedef struct kiln_optimizer {
 
 static inline kiln_optimizer kiln_opt_sgd(double lr, double momentum)
 {
-    kiln_optimizer o = {KILN_OPT_SGD, {0}, {0}};
-    o.sgd.lr = lr;
-    o.sgd.momentum = momentum;
+    kiln_optimizer o = {KILN_OPT_SGD, {lr, momentum, 0, 0, 0, 0, NULL},
+                        {0, 0, 0, 0, 0, 0, 0, 0, NULL}};
     return o;
 }
 static inline kiln_optimizer kiln_opt_adam(double lr)
 {
-    kiln_optimizer o = {KILN_OPT_ADAM, {0}, {0}};
-    o.adam.lr = lr;
+    kiln_optimizer o = {KILN_OPT_ADAM, {0, 0, 0, 0, 0, 0, NULL},
+                        {lr, 0, 0, 0, 0, 0, 0, 0, NULL}};
     return o;
 }
 
@@ -241,22 +246,37 @@ KILN_API kiln_history *kiln_fit(kiln_model *m, const kiln_dataset *train,
                                 const kiln_fit_options *opts);
 
 /* Loss and metrics of the current weights over a whole dataset, with the
- * loss and metrics of the last fit (or of opts when given). */
+ * loss and metrics of the last fit (or of opts when given; only loss,
+ * nmetrics and metrics are read).  metrics receives nmetrics values (may
+ * be NULL when there are none).  The evaluation program is compiled once
+ * and reused while the loss, metrics and target shape stay the same. */
 KILN_API kiln_status kiln_evaluate(kiln_model *m, const kiln_dataset *d,
                                    const kiln_fit_options *opts, double *loss,
                                    double *metrics);
 /* Model outputs for n samples x (n * sample size floats) into out
- * (n * output size floats). */
+ * (n * output size floats; out_floats must be at least that).  Runs in
+ * batches of up to 256, the last one padded. */
 KILN_API kiln_status kiln_predict(kiln_model *m, int64_t n, const float *x,
                                   float *out, size_t out_floats);
 
-/* Save / load every param (weights and optimizer state) as safetensors. */
+/* Save / load every param (weights, optimizer state, the dropout RNG
+ * offset) of the training program as safetensors.  Before the first fit
+ * that program is made for the optimizer set by kiln_model_optimizer
+ * (default Adam), so a file saved after fitting with SGD loads into a
+ * fresh model only after kiln_model_optimizer(m, kiln_opt_sgd(...)).  A
+ * file whose names, dtypes or shapes differ from the model's params is
+ * rejected and changes nothing. */
 KILN_API kiln_status kiln_model_save(kiln_model *m, const char *path);
 KILN_API kiln_status kiln_model_load(kiln_model *m, const char *path);
+/* The optimizer whose state save/load expect before the first fit (fit
+ * replaces it with the one in its options). */
+KILN_API void kiln_model_optimizer(kiln_model *m, kiln_optimizer opt);
 
 /* Loss and (when there is one) first-metric curves, train and
  * validation, with the best epoch marked: <path_prefix>_loss.svg and
- * <path_prefix>_<metric>.svg, plus .png when gnuplot is installed. */
+ * <path_prefix>_<metric>.svg, plus .png when gnuplot is installed (its
+ * absence is not an error).  KILN_ERR_INVALID_ARGUMENT for an empty
+ * history, or the status of the failed write. */
 KILN_API kiln_status kiln_history_plot(const kiln_history *h,
                                        const char *path_prefix);
 

@@ -15,6 +15,10 @@
  * instead of the wall clock (and skips the 2-thread rows): on a shared,
  * oversubscribed machine that measures the code rather than the queue.
  *
+ * Last, the JIT compile time of the MLP 784-256-128-10 Adam training step
+ * (batch 128) with 1 and 2 compile threads: median of --compile-runs
+ * compiles (default 7) per stage; --compile-only skips the GEMM rows.
+ *
  * OPENBLAS_NUM_THREADS must be >= 2 for the 2-thread rows (the 1-thread
  * rows call openblas_set_num_threads(1)).  OpenBLAS picks its kernels from
  * the CPU at load time; the core it chose is printed first, since an old
@@ -96,7 +100,7 @@ static void blas_gemm(const bench_job *j)
 }
 
 typedef struct bench_opts {
-    int runs, json, cpu_time, nsizes;
+    int runs, json, cpu_time, nsizes, compile_runs, compile_only;
     int sizes[MAX_SIZES];
 } bench_opts;
 
@@ -221,14 +225,118 @@ static void print_rows(const bench_row *rows, int count, int json)
                100.0 * rows[i].kiln / rows[i].blas, rows[i].maxdiff);
 }
 
+/* ---- JIT compile time of a training step ------------------------------ */
+
+static kiln_node dense(kiln_graph *g, kiln_node x, int64_t in, int64_t out, int i)
+{
+    char w[8], b[8];
+    snprintf(w, sizeof w, "w%d", i);
+    snprintf(b, sizeof b, "b%d", i);
+    kiln_node W = kiln_param(g, w, KILN_F32, 2, (int64_t[]){in, out}, kiln_init_glorot((uint32_t)i));
+    kiln_node B = kiln_param(g, b, KILN_F32, 1, &out, kiln_init_zeros());
+    return kiln_add(g, kiln_matmul(g, x, W), B);
+}
+
+static kiln_graph *mlp_adam_step(void)
+{
+    int64_t batch = 128;
+    kiln_graph *g = kiln_graph_new();
+    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){batch, 784});
+    kiln_node y = kiln_input(g, "y", KILN_I32, 1, &batch);
+    kiln_node h = kiln_relu(g, dense(g, x, 784, 256, 1));
+    h = kiln_relu(g, dense(g, h, 256, 128, 2));
+    kiln_node loss = kiln_softmax_cross_entropy(g, dense(g, h, 128, 10, 3), y);
+    kiln_output(g, "loss", loss);
+    kiln_adam(g, loss, &(kiln_adam_options){.lr = 1e-3});
+    return g;
+}
+
+enum { STAGES = 6 };
+
+/* Median per stage (lower, codegen, optimize, jit, total wall clock, and
+ * the process's CPU time, all threads) over runs. */
+static int compile_times(kiln_graph *g, int threads, int runs, double med[STAGES],
+                         int *kernels)
+{
+    double t[STAGES][64];
+    for (int r = 0; r < runs; r++) {
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+        kiln_program *p = kiln_compile(g, &(kiln_compile_options){
+                                              .backend = KILN_BACKEND_CPU, .threads = threads});
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+        kiln_compile_stats s;
+        if (!p || kiln_program_stats(p, &s) != KILN_OK) {
+            fprintf(stderr, "bench_gemm: %s\n", kiln_graph_error(g));
+            kiln_program_free(p);
+            return -1;
+        }
+        double v[STAGES] = {s.lower_ms, s.codegen_ms, s.optimize_ms, s.jit_ms, s.total_ms,
+                            (double)(c1.tv_sec - c0.tv_sec) * 1e3 +
+                                (double)(c1.tv_nsec - c0.tv_nsec) * 1e-6};
+        for (int k = 0; k < STAGES; k++)
+            t[k][r] = v[k];
+        *kernels = s.kernels;
+        kiln_program_free(p);
+    }
+    for (int k = 0; k < STAGES; k++)
+        med[k] = median(t[k], runs);
+    return 0;
+}
+
+/* Both thread counts, interleaved run by run so noise hits both alike. */
+static int bench_compile(const bench_opts *o)
+{
+    kiln_graph *g = mlp_adam_step();
+    if (kiln_graph_status(g) != KILN_OK) {
+        fprintf(stderr, "bench_gemm: %s\n", kiln_graph_error(g));
+        kiln_graph_free(g);
+        return -1;
+    }
+    double t[MAX_THREADS][STAGES][64], med[MAX_THREADS][STAGES];
+    int kernels = 0, rc = 0;
+    for (int r = 0; rc == 0 && r < o->compile_runs; r++)
+        for (int th = 1; rc == 0 && th <= MAX_THREADS; th++) {
+            double one[STAGES] = {0};
+            rc = compile_times(g, th, 1, one, &kernels);
+            for (int k = 0; k < STAGES; k++)
+                t[th - 1][k][r] = one[k];
+        }
+    for (int th = 0; rc == 0 && th < MAX_THREADS; th++)
+        for (int k = 0; k < STAGES; k++)
+            med[th][k] = median(t[th][k], o->compile_runs);
+    for (int th = 0; rc == 0 && th < MAX_THREADS; th++) {
+        if (o->json)
+            printf("{\"mlp_adam_compile\": {\"threads\": %d, \"kernels\": %d, "
+                   "\"lower_ms\": %.1f, \"codegen_ms\": %.1f, \"optimize_ms\": %.1f, "
+                   "\"jit_ms\": %.1f, \"total_ms\": %.1f, \"cpu_ms\": %.1f}}\n", th + 1,
+                   kernels, med[th][0], med[th][1], med[th][2], med[th][3], med[th][4],
+                   med[th][5]);
+        else
+            printf("MLP 784-256-128-10 Adam step, B=128, %d kernels, %d thread%s: "
+                   "compile %.1f ms (lower %.1f, codegen %.1f, optimize %.1f, jit %.1f), "
+                   "CPU time %.1f ms; median of %d\n", kernels, th + 1, th ? "s" : "",
+                   med[th][4], med[th][0], med[th][1], med[th][2], med[th][3], med[th][5],
+                   o->compile_runs);
+    }
+    kiln_graph_free(g);
+    return rc;
+}
+
 static int parse_args(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){DEFAULT_RUNS, 0, 0, 4, {256, 512, 1024, 2048}};
+    *o = (bench_opts){DEFAULT_RUNS, 0, 0, 4, DEFAULT_RUNS, 0, {256, 512, 1024, 2048}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             o->json = 1;
         } else if (strcmp(argv[i], "--cpu-time") == 0) {
             o->cpu_time = 1;
+        } else if (strcmp(argv[i], "--compile-only") == 0) {
+            o->compile_only = 1;
+        } else if (strcmp(argv[i], "--compile-runs") == 0 && i + 1 < argc) {
+            o->compile_runs = atoi(argv[++i]);
+            if (o->compile_runs < 1 || o->compile_runs > 64)
+                return -1;
         } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             o->runs = atoi(argv[++i]);
             if (o->runs < 1 || o->runs > 64)
@@ -273,9 +381,11 @@ int main(int argc, char **argv)
     bench_opts o;
     if (parse_args(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: %s [--json] [--runs N] [--sizes N,N,...] "
-                "[--cpu-time]\n", argv[0]);
+                "[--cpu-time] [--compile-runs N] [--compile-only]\n", argv[0]);
         return 2;
     }
+    if (o.compile_only)
+        return bench_compile(&o) ? 1 : 0;
     char err[512];
     gemm_jit j;
     if (gemm_jit_init(&j, KILN_F32, NULL, 0, err, sizeof err) < 0) {
@@ -296,6 +406,8 @@ int main(int argc, char **argv)
         rc = bench_size(&pool, &j, o.sizes[s], &o, rows + count);
     if (rc == 0)
         print_rows(rows, count, o.json);
+    if (rc == 0)
+        rc = bench_compile(&o);
     else
         fprintf(stderr, "bench_gemm: out of memory\n");
     pool_stop(&pool);

@@ -1,6 +1,7 @@
 /*
  * backend_cpu.c — the CPU backend: decompose composites, lower to kernel
- * IR, plan memory, emit LLVM IR, optimise, JIT, and hand the kernels to
+ * IR, plan memory, emit LLVM IR, optimise and compile it to objects
+ * (on several threads), link them in the JIT, and hand the kernels to
  * the runtime's executor.  The program keeps the lowered graph (constants
  * live there) and the JIT alive until it is freed.
  */
@@ -129,51 +130,127 @@ static bool wire(kiln_program *p, cpu_program *c, char *err, size_t errlen)
     return true;
 }
 
-/* Emit, optimise and JIT the lowered program; fill the executor. */
+/* GEMM dtypes the program's contractions call: bit 0 f32, bit 1 f64. */
+static unsigned gemm_types(const k_program *kp)
+{
+    unsigned m = 0;
+    for (int i = 0; i < kp->nk; i++)
+        if (kp->k[i].kind == K_MATMUL) {
+            kiln_dtype t = kp->g->nodes[kp->k[i].node].type.dtype;
+            m |= t == KILN_F32 ? 1u : t == KILN_F64 ? 2u : 0u;
+        }
+    return m;
+}
+
+/* Kernels go to this many modules: each module costs LLVM about 1.5 ms
+ * on top of its code, and eight still keep a few cores busy.  The
+ * grouping depends only on the kernel count, never on the thread count. */
+#define KERNEL_MODULES 8
+
+/* One unit per GEMM dtype (first: the biggest units start first), then
+ * the kernels in KERNEL_MODULES groups.  *n receives the count. */
+static bool emit_units(const k_program *kp, const cpu_target *t, cpu_unit *u,
+                       int *n, cpu_step_info *info, char *err, size_t errlen)
+{
+    static const kiln_dtype gemm_dt[2] = {KILN_F32, KILN_F64};
+    unsigned gt = gemm_types(kp);
+    *n = 0;
+    for (int g = 0; g < 2; g++) {
+        if (!(gt & (1u << g)))
+            continue;
+        u[*n].ctx = LLVMContextCreate();
+        u[*n].pipeline = CPU_PIPE_GEMM;
+        if (cpu_emit_gemm_module(gemm_dt[g], t, u[*n].ctx, &u[*n].mod, err, errlen) != KILN_OK)
+            return false;
+        (*n)++;
+    }
+    int groups = kp->nk < KERNEL_MODULES ? kp->nk : KERNEL_MODULES;
+    for (int g = 0; g < groups; g++, (*n)++) {
+        int first = (int)((int64_t)kp->nk * g / groups);
+        int last = (int)((int64_t)kp->nk * (g + 1) / groups);
+        u[*n].ctx = LLVMContextCreate();
+        u[*n].pipeline = CPU_PIPE_KERNEL;
+        if (cpu_emit_kernels_module(kp, t, u[*n].ctx, "kiln", first, last, &u[*n].mod,
+                                    &info[first], err, errlen) != KILN_OK)
+            return false;
+    }
+    return true;
+}
+
+/* Kernel entry points and schedules into steps. */
+static bool look_up(cpu_program *c, const cpu_step_info *info, rt_step *steps,
+                    char *err, size_t errlen)
+{
+    for (int i = 0; i < c->kp->nk; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "kiln_k%d", i);
+        steps[i].fn = (rt_kernel_fn)cpu_jit_lookup(&c->jit, name, err, errlen);
+        steps[i].range = info[i].range;
+        steps[i].grain = info[i].grain;
+        if (!steps[i].fn)
+            return false;
+    }
+    return true;
+}
+
+/* Stage times: on several threads optimisation and machine code overlap,
+ * so the compile phase's wall time is shared out between them in
+ * proportion to the units' summed times. */
+static void record_times(kiln_program *p, const cpu_unit *u, int n, double emit,
+                         double compile, double link)
+{
+    double opt = 0, mc = 0;
+    for (int i = 0; i < n; i++) {
+        opt += u[i].optimize_ms;
+        mc += u[i].codegen_ms;
+    }
+    double share = opt + mc > 0 ? opt / (opt + mc) : 0.5;
+    p->stats.codegen_ms = emit;
+    p->stats.optimize_ms = compile * share;
+    p->stats.jit_ms = compile * (1 - share) + link;
+}
+
+/* Emit the kernels in a few modules, optimise and compile them to objects
+ * on `threads` threads, link them in one JIT; fill the executor. */
 static bool build(kiln_program *p, cpu_program *c, int threads, char *err, size_t errlen)
 {
     k_program *kp = c->kp;
     cpu_target tgt;
     if (cpu_target_init(&tgt, NULL, err, errlen))
         return false;
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
-    cpu_step_info *info = p->alloc.malloc((size_t)(kp->nk ? kp->nk : 1) * sizeof *info, p->alloc.user);
-    rt_step *steps = p->alloc.malloc((size_t)(kp->nk ? kp->nk : 1) * sizeof *steps, p->alloc.user);
-    LLVMModuleRef m = NULL;
+    size_t nk = (size_t)kp->nk;
+    cpu_step_info *info = p->alloc.malloc((nk ? nk : 1) * sizeof *info, p->alloc.user);
+    rt_step *steps = p->alloc.malloc((nk ? nk : 1) * sizeof *steps, p->alloc.user);
+    size_t nu = KERNEL_MODULES + 2;
+    cpu_unit *u = p->alloc.malloc(nu * sizeof *u, p->alloc.user);
+    if (u)
+        memset(u, 0, nu * sizeof *u);
+    int n = 0;
     double t0 = rt_now_ms();
-    bool ok = info && steps &&
-              cpu_emit_program(kp, &tgt, ctx, "kiln", &m, info, err, errlen) == KILN_OK;
+    bool ok = info && steps && u;
+    if (!ok)
+        snprintf(err, errlen, "out of memory");
+    ok = ok && emit_units(kp, &tgt, u, &n, info, err, errlen);
+    if (u && !ok)
+        n += u[n].ctx != NULL; /* the unit that failed holds a context */
     double t1 = rt_now_ms();
-    ok = ok && cpu_optimize(m, &tgt, err, errlen) == KILN_OK;
+    ok = ok && cpu_units_compile(u, n, &tgt, threads, err, errlen) == 0;
     double t2 = rt_now_ms();
-    size_t scratch = ok ? cpu_scratch_bytes(kp, &tgt) : 0;
-    if (ok) {
-        ok = cpu_jit_new(&c->jit, tsc, m, err, errlen) == 0;
-        m = NULL;
-    }
-    for (int i = 0; ok && i < kp->nk; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "kiln_k%d", i);
-        steps[i].fn = (rt_kernel_fn)cpu_jit_lookup(&c->jit, name, err, errlen);
-        steps[i].range = info[i].range;
-        steps[i].grain = info[i].grain;
-        ok = steps[i].fn != NULL;
-    }
-    p->stats.codegen_ms = t1 - t0;
-    p->stats.optimize_ms = t2 - t1;
-    p->stats.jit_ms = rt_now_ms() - t2;
+    ok = ok && cpu_jit_new_objects(&c->jit, u, n, err, errlen) == 0 &&
+         look_up(c, info, steps, err, errlen);
+    record_times(p, u, n, t1 - t0, t2 - t1, rt_now_ms() - t2);
     p->stats.kernels = kp->nk;
     p->stats.arena_bytes = kp->arena_bytes;
+    size_t scratch = ok ? cpu_scratch_bytes(kp, &tgt) : 0;
     if (ok) {
         c->exec = rt_exec_new(&p->alloc, steps, kp->nk, scratch, threads);
         if (!c->exec)
             snprintf(err, errlen, "out of memory or cannot start %d threads", threads);
         ok = c->exec != NULL;
     }
-    if (m)
-        LLVMDisposeModule(m);
-    LLVMOrcDisposeThreadSafeContext(tsc); /* the JIT keeps its own reference */
+    if (u)
+        cpu_units_free(u, n);
+    p->alloc.free(u, p->alloc.user);
     p->alloc.free(info, p->alloc.user);
     p->alloc.free(steps, p->alloc.user);
     cpu_target_free(&tgt);

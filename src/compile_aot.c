@@ -44,8 +44,9 @@ static kiln_status emit(kiln_graph *g, const k_program *kp, const kiln_aot_optio
                         const char *path, char *err, size_t errlen)
 {
     cpu_target t;
-    if (cpu_target_init(&t, o->cpu, err, errlen))
-        return KILN_ERR_UNSUPPORTED;
+    int bad = cpu_target_init(&t, o->cpu, err, errlen);
+    if (bad)
+        return bad == -2 ? KILN_ERR_INVALID_ARGUMENT : KILN_ERR_UNSUPPORTED;
     cpu_aot_layout l;
     kiln_status s = cpu_aot_layout_make(kp, cpu_scratch_bytes(kp, &t), &l);
     LLVMContextRef ctx = LLVMContextCreate();

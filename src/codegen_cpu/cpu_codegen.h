@@ -31,9 +31,32 @@ kiln_status cpu_emit_program(const k_program *p, const cpu_target *t,
                              LLVMContextRef ctx, const char *prefix,
                              LLVMModuleRef *out, cpu_step_info *steps,
                              char *err, size_t errlen);
+/* For compiling kernels separately (cpu_jit.h): kernels [first, last) in
+ * a new module of ctx, as external <prefix>_k<i>, their GEMM calls going
+ * to an external kiln_gemm_<t> (cpu_gemm_declare), steps[i - first]
+ * filled; and that GEMM alone in a new module, external.  A kernel's code
+ * is the same whatever else its module holds (kernels share nothing but
+ * inlined helpers), so results do not depend on the grouping. */
+kiln_status cpu_emit_kernels_module(const k_program *p, const cpu_target *t,
+                                    LLVMContextRef ctx, const char *prefix,
+                                    int first, int last, LLVMModuleRef *out,
+                                    cpu_step_info *steps, char *err,
+                                    size_t errlen);
+kiln_status cpu_emit_gemm_module(kiln_dtype dt, const cpu_target *t,
+                                 LLVMContextRef ctx, LLVMModuleRef *out,
+                                 char *err, size_t errlen);
 /* default<O2> (loop and SLP vectorisation on) with the target machine. */
 kiln_status cpu_optimize(LLVMModuleRef m, const cpu_target *t, char *err,
                          size_t errlen);
+/* Cheaper pass lists for modules of one kind (cpu_kernel.c says which
+ * passes and why); CPU_PIPE_FULL is cpu_optimize's default<O2>. */
+typedef enum cpu_pipeline {
+    CPU_PIPE_FULL,   /* anything                                     */
+    CPU_PIPE_KERNEL, /* a cpu_emit_kernel_module module              */
+    CPU_PIPE_GEMM    /* a cpu_emit_gemm_module module                */
+} cpu_pipeline;
+kiln_status cpu_optimize_with(LLVMModuleRef m, const cpu_target *t,
+                              cpu_pipeline which, char *err, size_t errlen);
 size_t cpu_scratch_bytes(const k_program *p, const cpu_target *t);
 
 /* ---- shared by the cpu_*.c emitters ------------------------------------ */
@@ -55,6 +78,7 @@ typedef struct cpu_fn {
     int fold_value;        /* the expression a fold combines ...         */
     ir_op fold_combiner;   /* ... and how                                */
     LLVMValueRef scratch;
+    bool gemm_extern;      /* declare kiln_gemm_<t>, defined elsewhere */
 } cpu_fn;
 
 LLVMTypeRef cpu_type(cpu_fn *f, kiln_dtype t);     /* bool: i1           */

@@ -187,19 +187,17 @@ static void add_attr(gemm_emit *g, LLVMValueRef fn, unsigned idx,
     LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(g->ctx, kind, 0));
 }
 
-/* An internal function; params listed in noalias_mask (bit i = param i)
- * get noalias nocapture, those in readonly_mask also readonly. */
-static LLVMValueRef begin_function(gemm_emit *g, const char *suffix,
-                                   LLVMTypeRef *params, unsigned n,
-                                   unsigned noalias_mask,
-                                   unsigned readonly_mask)
+/* A function without a body; params listed in noalias_mask (bit i =
+ * param i) get noalias nocapture, those in readonly_mask also readonly. */
+static LLVMValueRef declare_function(gemm_emit *g, const char *suffix,
+                                     LLVMTypeRef *params, unsigned n,
+                                     unsigned noalias_mask,
+                                     unsigned readonly_mask)
 {
     char name[64];
     snprintf(name, sizeof name, "kiln_gemm_%s%s", g->tname, suffix);
     LLVMTypeRef ty = LLVMFunctionType(g->vd, params, n, 0);
     LLVMValueRef fn = LLVMAddFunction(g->mod, name, ty);
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    cpu_target_attrs(g->tgt, fn);
     add_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
     for (unsigned i = 0; i < n; i++) {
         if (noalias_mask & (1u << i)) {
@@ -209,6 +207,19 @@ static LLVMValueRef begin_function(gemm_emit *g, const char *suffix,
         if (readonly_mask & (1u << i))
             add_attr(g, fn, i + 1, "readonly");
     }
+    return fn;
+}
+
+/* An internal function, positioned at its entry block. */
+static LLVMValueRef begin_function(gemm_emit *g, const char *suffix,
+                                   LLVMTypeRef *params, unsigned n,
+                                   unsigned noalias_mask,
+                                   unsigned readonly_mask)
+{
+    LLVMValueRef fn = declare_function(g, suffix, params, n, noalias_mask,
+                                       readonly_mask);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    cpu_target_attrs(g->tgt, fn);
     g->fn = fn;
     LLVMPositionBuilderAtEnd(g->b, block(g, "entry"));
     return fn;
@@ -549,12 +560,23 @@ static void blocks(gemm_emit *g, LLVMValueRef *fns)
     loop_end(g, &i0);
 }
 
-static LLVMValueRef emit_driver(gemm_emit *g, LLVMValueRef *fns)
+/* The driver's signature and parameter attributes (cpu_gemm.h). */
+#define GEMM_DRIVER_NOALIAS (1u | 1u << 3 | 1u << 6 | 1u << 11)
+#define GEMM_DRIVER_READONLY (1u | 1u << 3)
+
+static void driver_params(gemm_emit *g, LLVMTypeRef ps[12])
 {
     LLVMTypeRef i = g->i64, p = g->ptr;
-    LLVMTypeRef ps[] = {p, i, i, p, i, i, p, i, i, i, i, p};
-    LLVMValueRef fn = begin_function(g, "", ps, 12,
-        1u | 1u << 3 | 1u << 6 | 1u << 11, 1u | 1u << 3);
+    LLVMTypeRef all[12] = {p, i, i, p, i, i, p, i, i, i, i, p};
+    memcpy(ps, all, sizeof all);
+}
+
+static LLVMValueRef emit_driver(gemm_emit *g, LLVMValueRef *fns)
+{
+    LLVMTypeRef ps[12];
+    driver_params(g, ps);
+    LLVMValueRef fn = begin_function(g, "", ps, 12, GEMM_DRIVER_NOALIAS,
+                                     GEMM_DRIVER_READONLY);
     LLVMBasicBlockRef empty = block(g, "empty"), work = block(g, "work");
     LLVMValueRef K = LLVMGetParam(fn, 10);
     LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGT, K, c64(g, 0), ""),
@@ -589,6 +611,28 @@ static void init_types(gemm_emit *g, kiln_dtype t)
     unsigned id = LLVMLookupIntrinsicID(fma, strlen(fma));
     g->fma = LLVMGetIntrinsicDeclaration(g->mod, id, &g->vec, 1);
     g->fma_ty = LLVMIntrinsicGetType(g->ctx, id, &g->vec, 1);
+}
+
+LLVMValueRef cpu_gemm_declare(LLVMModuleRef m, kiln_dtype t,
+                              const cpu_target *tgt)
+{
+    gemm_emit g;
+    memset(&g, 0, sizeof g);
+    if (!m || cpu_gemm_blocking_for(t, tgt, &g.bk) < 0)
+        return NULL;
+    char name[32];
+    snprintf(name, sizeof name, "kiln_gemm_%s", t == KILN_F32 ? "f32" : "f64");
+    LLVMValueRef have = LLVMGetNamedFunction(m, name);
+    if (have)
+        return have;
+    g.mod = m;
+    g.tgt = tgt;
+    g.ctx = LLVMGetModuleContext(m);
+    init_types(&g, t);
+    LLVMTypeRef ps[12];
+    driver_params(&g, ps);
+    return declare_function(&g, "", ps, 12, GEMM_DRIVER_NOALIAS,
+                            GEMM_DRIVER_READONLY);
 }
 
 LLVMValueRef cpu_gemm_function(LLVMModuleRef m, kiln_dtype t,

@@ -39,6 +39,13 @@
 LLVMValueRef cpu_gemm_function(LLVMModuleRef m, kiln_dtype t,
                                const cpu_target *tgt);
 
+/* Declare kiln_gemm_<t> in m (same signature and parameter attributes,
+ * external, no body) for a module linked against another module holding
+ * the definition; that one's function is made external by the caller.
+ * Returns the existing function if m has one; NULL as above. */
+LLVMValueRef cpu_gemm_declare(LLVMModuleRef m, kiln_dtype t,
+                              const cpu_target *tgt);
+
 /* Bytes of work buffer kiln_gemm_<t> needs on tgt (0 for another dtype). */
 size_t cpu_gemm_work_bytes(kiln_dtype t, const cpu_target *tgt);
 

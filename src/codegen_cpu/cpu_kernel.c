@@ -226,42 +226,21 @@ static kiln_status emit_kernel(cpu_fn *f, const char *prefix, int i,
     return KILN_OK;
 }
 
-kiln_status cpu_emit_program(const k_program *p, const cpu_target *t,
-                             LLVMContextRef ctx, const char *prefix,
-                             LLVMModuleRef *out, cpu_step_info *steps,
-                             char *err, size_t errlen)
+static LLVMModuleRef new_module(const cpu_target *t, LLVMContextRef ctx,
+                                const char *name)
 {
-    LLVMModuleRef m = LLVMModuleCreateWithNameInContext(prefix, ctx);
+    LLVMModuleRef m = LLVMModuleCreateWithNameInContext(name, ctx);
     LLVMSetTarget(m, t->triple);
     LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t->machine);
     LLVMSetModuleDataLayout(m, layout);
     LLVMDisposeTargetData(layout);
-    cpu_fn f;
-    memset(&f, 0, sizeof f);
-    f.ctx = ctx;
-    f.mod = m;
-    f.b = LLVMCreateBuilderInContext(ctx);
-    f.tgt = t;
-    f.prog = p;
-    kiln_status s = KILN_OK;
-    for (int i = 0; i < p->nk && s == KILN_OK; i++) {
-        f.k = &p->k[i];
-        f.lanes = 1;
-        f.vec_axis = -1;
-        memset(f.idx, 0, sizeof f.idx);
-        f.base = ir_alloc(p->g, ((size_t)f.k->nacc + 1) * sizeof *f.base);
-        f.memo = ir_alloc(p->g, ((size_t)f.k->nexpr + 1) * sizeof *f.memo);
-        if (!f.base || !f.memo)
-            s = KILN_ERR_OUT_OF_MEMORY;
-        else
-            s = emit_kernel(&f, prefix, i, &steps[i]);
-        ir_free(p->g, f.base);
-        ir_free(p->g, f.memo);
-        if (s != KILN_OK)
-            snprintf(err, errlen, "cpu codegen: kernel %d (%s): %s", i,
-                     ir_ops[p->g->nodes[f.k->node].op].name, kiln_status_string(s));
-    }
-    LLVMDisposeBuilder(f.b);
+    return m;
+}
+
+/* Verify m; on failure (or s != KILN_OK) dispose of it. */
+static kiln_status finish_module(LLVMModuleRef m, kiln_status s,
+                                 LLVMModuleRef *out, char *err, size_t errlen)
+{
     char *msg = NULL;
     if (s == KILN_OK && LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
         snprintf(err, errlen, "cpu codegen: invalid LLVM IR: %.400s", msg);
@@ -276,24 +255,126 @@ kiln_status cpu_emit_program(const k_program *p, const cpu_target *t,
     return KILN_OK;
 }
 
-kiln_status cpu_optimize(LLVMModuleRef m, const cpu_target *t, char *err,
-                         size_t errlen)
+/* Kernels [first, last) into m. */
+static kiln_status emit_kernels(const k_program *p, const cpu_target *t,
+                                LLVMModuleRef m, const char *prefix,
+                                int first, int last, bool gemm_extern,
+                                cpu_step_info *steps, char *err, size_t errlen)
 {
-    LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
-    LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
+    cpu_fn f;
+    memset(&f, 0, sizeof f);
+    f.ctx = LLVMGetModuleContext(m);
+    f.mod = m;
+    f.b = LLVMCreateBuilderInContext(f.ctx);
+    f.tgt = t;
+    f.prog = p;
+    f.gemm_extern = gemm_extern;
+    kiln_status s = KILN_OK;
+    for (int i = first; i < last && s == KILN_OK; i++) {
+        f.k = &p->k[i];
+        f.lanes = 1;
+        f.vec_axis = -1;
+        memset(f.idx, 0, sizeof f.idx);
+        f.base = ir_alloc(p->g, ((size_t)f.k->nacc + 1) * sizeof *f.base);
+        f.memo = ir_alloc(p->g, ((size_t)f.k->nexpr + 1) * sizeof *f.memo);
+        if (!f.base || !f.memo)
+            s = KILN_ERR_OUT_OF_MEMORY;
+        else
+            s = emit_kernel(&f, prefix, i, &steps[i - first]);
+        ir_free(p->g, f.base);
+        ir_free(p->g, f.memo);
+        if (s != KILN_OK)
+            snprintf(err, errlen, "cpu codegen: kernel %d (%s): %s", i,
+                     ir_ops[p->g->nodes[f.k->node].op].name, kiln_status_string(s));
+    }
+    LLVMDisposeBuilder(f.b);
+    return s;
+}
+
+kiln_status cpu_emit_program(const k_program *p, const cpu_target *t,
+                             LLVMContextRef ctx, const char *prefix,
+                             LLVMModuleRef *out, cpu_step_info *steps,
+                             char *err, size_t errlen)
+{
+    LLVMModuleRef m = new_module(t, ctx, prefix);
+    kiln_status s = emit_kernels(p, t, m, prefix, 0, p->nk, false, steps, err, errlen);
+    return finish_module(m, s, out, err, errlen);
+}
+
+kiln_status cpu_emit_kernels_module(const k_program *p, const cpu_target *t,
+                                    LLVMContextRef ctx, const char *prefix,
+                                    int first, int last, LLVMModuleRef *out,
+                                    cpu_step_info *steps, char *err,
+                                    size_t errlen)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s_k%d", prefix, first);
+    LLVMModuleRef m = new_module(t, ctx, name);
+    kiln_status s = emit_kernels(p, t, m, prefix, first, last, true, steps, err, errlen);
+    return finish_module(m, s, out, err, errlen);
+}
+
+kiln_status cpu_emit_gemm_module(kiln_dtype dt, const cpu_target *t,
+                                 LLVMContextRef ctx, LLVMModuleRef *out,
+                                 char *err, size_t errlen)
+{
+    LLVMModuleRef m = new_module(t, ctx, "kiln_gemm");
+    LLVMValueRef fn = cpu_gemm_function(m, dt, t);
+    if (fn)
+        LLVMSetLinkage(fn, LLVMExternalLinkage);
+    else
+        snprintf(err, errlen, "cpu codegen: no GEMM for %s", kiln_dtype_name(dt));
+    return finish_module(m, fn ? KILN_OK : KILN_ERR_UNSUPPORTED, out, err, errlen);
+}
+
+/* The pass list for each cpu_pipeline.  Kernel modules are small loop
+ * nests that only need their body inlined, cleaned up and the innermost
+ * loop vectorised (reductions and the GEMM vectorise themselves); the GEMM
+ * is written with explicit vectors and only needs scalar clean-up and SLP
+ * for its packing copies.  Both measured as fast at run time as
+ * default<O2> for a fraction of its compile time (bench/gemm.c, bench/fusion.c). */
+/* From LLVM 18 a spelled-out instcombine aborts the process when one
+ * iteration does not reach a fixpoint; default<On> turns that check off,
+ * and so must we. */
+#if defined(KILN_LLVM_MAJOR) && KILN_LLVM_MAJOR >= 18
+#define IC "instcombine<no-verify-fixpoint>"
+#else
+#define IC "instcombine"
+#endif
+
+static const char *pipeline_for(cpu_pipeline which)
+{
 #if defined(KILN_LLVM_MAJOR) && KILN_LLVM_MAJOR < 15
     /* LLVM 14's opaque pointers are experimental: its loop access analysis
      * crashes on them (loop-vectorize, loop-load-elim), so LLVM 14 gets a
      * shorter pipeline without loop vectorisation: correct, not fast. */
-    const char *pipeline =
-        "always-inline,function(sroa,early-cse,instcombine,simplifycfg,"
-        "loop-mssa(loop-rotate,licm),indvars,slp-vectorizer,instcombine,"
-        "simplifycfg)";
+    (void)which;
+    return "always-inline,function(sroa,early-cse,instcombine,simplifycfg,"
+           "loop-mssa(loop-rotate,licm),indvars,slp-vectorizer,instcombine,"
+           "simplifycfg)";
 #else
-    const char *pipeline = "default<O2>";
+    switch (which) {
+    case CPU_PIPE_KERNEL:
+        return "always-inline,function(sroa,early-cse," IC ",simplifycfg,"
+               "loop-mssa(loop-rotate,licm),indvars,loop-vectorize," IC ","
+               "simplifycfg)";
+    case CPU_PIPE_GEMM:
+        return "function(sroa,early-cse," IC ",simplifycfg,loop-mssa(licm),"
+               "slp-vectorizer," IC ",simplifycfg)";
+    case CPU_PIPE_FULL:
+        break;
+    }
+    return "default<O2>";
 #endif
-    LLVMErrorRef e = LLVMRunPasses(m, pipeline, t->machine, o);
+}
+
+kiln_status cpu_optimize_with(LLVMModuleRef m, const cpu_target *t,
+                              cpu_pipeline which, char *err, size_t errlen)
+{
+    LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
+    LLVMErrorRef e = LLVMRunPasses(m, pipeline_for(which), t->machine, o);
     LLVMDisposePassBuilderOptions(o);
     if (e) {
         char *msg = LLVMGetErrorMessage(e);
@@ -302,6 +383,12 @@ kiln_status cpu_optimize(LLVMModuleRef m, const cpu_target *t, char *err,
         return KILN_ERR_UNSUPPORTED;
     }
     return KILN_OK;
+}
+
+kiln_status cpu_optimize(LLVMModuleRef m, const cpu_target *t, char *err,
+                         size_t errlen)
+{
+    return cpu_optimize_with(m, t, CPU_PIPE_FULL, err, errlen);
 }
 
 size_t cpu_scratch_bytes(const k_program *p, const cpu_target *t)

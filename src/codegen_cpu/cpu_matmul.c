@@ -120,7 +120,9 @@ void cpu_emit_matmul(cpu_fn *f, LLVMValueRef begin, LLVMValueRef end)
     const kernel *k = f->k;
     int r = k->rank;
     kiln_dtype t = mm_dtype(f);
-    LLVMValueRef gemm = ir_dtype_is_float(t) ? cpu_gemm_function(f->mod, t, f->tgt) : NULL;
+    LLVMValueRef gemm = !ir_dtype_is_float(t) ? NULL
+                        : f->gemm_extern  ? cpu_gemm_declare(f->mod, t, f->tgt)
+                                          : cpu_gemm_function(f->mod, t, f->tgt);
     LLVMValueRef M = cpu_i64(f, k->dims[r - 2]);
     /* for (row = begin; row < end; row += rows) one block within a batch */
     LLVMBasicBlockRef from = LLVMGetInsertBlock(f->b);

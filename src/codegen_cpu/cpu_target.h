@@ -28,9 +28,15 @@ typedef struct cpu_target {
     LLVMTargetMachineRef machine;
 } cpu_target;
 
-/* The host (cpu = NULL) or a named CPU such as "x86-64-v3".  Returns 0, or
- * -1 with a message in err. */
+/* The host (cpu = NULL or "native") or a named CPU such as "x86-64-v3".
+ * Returns 0; -2 when cpu is not a CPU LLVM can compile 64-bit x86 code for
+ * (checked on x86-64 hosts only; err names the valid forms); or -1 with a
+ * message in err. */
 int cpu_target_init(cpu_target *t, const char *cpu, char *err, size_t errlen);
+/* The same target with its own machine (a machine may serve one thread
+ * at a time) at another code generation level.  0, or -1 with a message. */
+int cpu_target_copy(cpu_target *dst, const cpu_target *src,
+                    LLVMCodeGenOptLevel level, char *err, size_t errlen);
 void cpu_target_free(cpu_target *t);
 
 /* Set "target-cpu", "target-features" and "prefer-vector-width" on fn so

@@ -11,7 +11,12 @@
  *     JIT (threads = 1) running the same graph, with params located
  *     through the NAME_PARAM_* offsets of the generated header;
  *   - NAME_run_parallel with a 2- and a 3-chunk parallel-for gives the
- *     same bits as NAME_run.
+ *     same bits as NAME_run;
+ *   - params assigned from other params (a 3-cycle sa <- sb <- sc <- sa,
+ *     and lag <- ctr while ctr <- ctr + 1 is computed in the same step)
+ *     read the values from before the step, in the JIT and in the object:
+ *     after ten steps they hold the hand-computed values, bitwise the same
+ *     in both.
  * Skipped (cmocka skip) only when no C compiler runs.
  */
 #include <stdio.h>
@@ -198,7 +203,42 @@ static void compare_with_jit(const char *outfile, const char *header, const char
     free(got);
 }
 
-static void aot_case(ch_stats *st, cm_optimizer opt, const char *name)
+enum { PX = 3 }; /* elements of each extra param */
+
+/* Params assigned from params (see the top comment). */
+static void add_param_copies(kiln_graph *g)
+{
+    int64_t n = PX;
+    kiln_node ctr = kiln_param(g, "ctr", KILN_F32, 1, &n, kiln_init_zeros());
+    kiln_node lag = kiln_param(g, "lag", KILN_F32, 1, &n, kiln_init_constant(-1));
+    kiln_node sa = kiln_param(g, "sa", KILN_F32, 1, &n, kiln_init_constant(1));
+    kiln_node sb = kiln_param(g, "sb", KILN_F32, 1, &n, kiln_init_constant(2));
+    kiln_node sc = kiln_param(g, "sc", KILN_F32, 1, &n, kiln_init_constant(3));
+    kiln_assign(g, ctr, kiln_add(g, ctr, kiln_scalar(g, KILN_F32, 1)));
+    kiln_assign(g, lag, ctr);
+    kiln_assign(g, sa, sb);
+    kiln_assign(g, sb, sc);
+    kiln_assign(g, sc, sa);
+    assert_int_equal(kiln_graph_status(g), KILN_OK);
+}
+
+/* After STEPS steps: ctr = STEPS, lag = STEPS - 1, and the cycle turned
+ * STEPS times (10 = 1 mod 3: sa = 2, sb = 3, sc = 1). */
+static void check_param_copies(kiln_program *p)
+{
+    static const struct { const char *name; float want; } v[] = {
+        {"ctr", STEPS}, {"lag", STEPS - 1}, {"sa", 2}, {"sb", 3}, {"sc", 1}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        float got[PX];
+        assert_int_equal(kiln_get_param(p, v[i].name, got, sizeof got), KILN_OK);
+        for (int j = 0; j < PX; j++)
+            if (got[j] != v[i].want)
+                fail_msg("JIT: param '%s'[%d] is %g after %d steps, want %g", v[i].name, j,
+                         got[j], STEPS, v[i].want);
+    }
+}
+
+static void aot_case(ch_stats *st, cm_optimizer opt, bool copies, const char *name)
 {
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "%s --version >/dev/null 2>&1", cc_command());
@@ -216,6 +256,8 @@ static void aot_case(ch_stats *st, cm_optimizer opt, const char *name)
     kiln_graph *g = kiln_graph_new();
     assert_non_null(g);
     cm_build(g, opt);
+    if (copies)
+        add_param_copies(g);
     kiln_aot_options o = {.name = name, .path = path};
     if (kiln_compile_aot(g, &o) != KILN_OK)
         fail_msg("compile_aot: %s", kiln_graph_error(g));
@@ -240,6 +282,8 @@ static void aot_case(ch_stats *st, cm_optimizer opt, const char *name)
 
     float losses[STEPS];
     kiln_program *p = jit_steps(g, x, labels, losses, st);
+    if (copies)
+        check_param_copies(p);
     size_t hn = 0;
     char *header = slurp(hdr, &hn);
     assert_non_null(header);
@@ -258,8 +302,12 @@ static void aot_case(ch_stats *st, cm_optimizer opt, const char *name)
     kiln_graph_free(g);
 }
 
-static void test_aot_mlp_sgd(void **state) { aot_case(*state, CM_SGD, "kiln_aot_sgd"); }
-static void test_aot_mlp_adam(void **state) { aot_case(*state, CM_ADAM, "kiln_aot_adam"); }
+static void test_aot_mlp_sgd(void **state) { aot_case(*state, CM_SGD, false, "kiln_aot_sgd"); }
+static void test_aot_mlp_adam(void **state) { aot_case(*state, CM_ADAM, false, "kiln_aot_adam"); }
+static void test_aot_param_copies(void **state)
+{
+    aot_case(*state, CM_SGD, true, "kiln_aot_copies");
+}
 
 int main(void)
 {
@@ -268,6 +316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_aot_mlp_sgd, &stats),
         cmocka_unit_test_prestate(test_aot_mlp_adam, &stats),
+        cmocka_unit_test_prestate(test_aot_param_copies, &stats),
     };
     int failures = cmocka_run_group_tests_name("cpu_aot", tests, NULL, NULL);
     ch_stats_print("cpu_aot", &stats);

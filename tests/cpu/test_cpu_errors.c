@@ -9,6 +9,11 @@
  *    directory): KILN_ERR_IO, with a message naming the file;
  *  - a graph that already has an error: its status comes back and its
  *    first message is kept;
+ *  - on x86-64, a target CPU LLVM does not know or cannot make 64-bit code
+ *    for ("foo", "i686", "", a name with a trailing space, a name longer
+ *    than any CPU's): KILN_ERR_INVALID_ARGUMENT naming the CPU and the
+ *    valid forms, no file written (LLVM itself would abort the process);
+ *    "native" and a few named CPUs compile;
  *  - kiln_program_stats after a CPU compile (fused and unfused) and a
  *    reference compile: stages timed, kernels counted, arena sized.
  */
@@ -121,6 +126,48 @@ static void test_aot_graph_with_error(void **state)
     kiln_graph_free(g);
 }
 
+static void test_aot_bad_cpu(void **state)
+{
+    (void)state;
+#if defined(__x86_64__)
+    static const char *const bad[] = {
+        "foo", "i686", "pentium4", "", "x86-64-v3 ", "Haswell",
+        "x86-64-v3x86-64-v3x86-64-v3x86-64-v3x86-64-v3x86-64-v3x86-64-v3x86-64-v3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kiln_graph *g = small_graph();
+        char path[600], file[700];
+        snprintf(path, sizeof path, "%s/bad_cpu_%zu", CPU_AOT_DIR, i);
+        snprintf(file, sizeof file, "%s.o", path);
+        unlink(file);
+        kiln_aot_options o = {.name = "m", .path = path, .cpu = bad[i]};
+        assert_int_equal(kiln_compile_aot(g, &o), KILN_ERR_INVALID_ARGUMENT);
+        assert_int_equal(kiln_graph_status(g), KILN_ERR_INVALID_ARGUMENT);
+        const char *msg = kiln_graph_error(g);
+        char quoted[80];
+        snprintf(quoted, sizeof quoted, "'%.40s'", bad[i]);
+        if (!strstr(msg, quoted) || !strstr(msg, "native") || !strstr(msg, "x86-64-v3"))
+            fail_msg("cpu '%s': message should name it and the valid forms: %s", bad[i], msg);
+        assert_false(exists(file));
+        kiln_graph_free(g);
+    }
+    static const char *const good[] = {"native", "x86-64", "x86-64-v2", "haswell"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        kiln_graph *g = small_graph();
+        char path[600], file[700];
+        snprintf(path, sizeof path, "%s/good_cpu_%zu", CPU_AOT_DIR, i);
+        snprintf(file, sizeof file, "%s.o", path);
+        unlink(file);
+        kiln_aot_options o = {.name = "m", .path = path, .cpu = good[i]};
+        if (kiln_compile_aot(g, &o) != KILN_OK)
+            fail_msg("cpu '%s': %s", good[i], kiln_graph_error(g));
+        assert_true(exists(file));
+        kiln_graph_free(g);
+    }
+#else
+    skip(); /* only x86-64 CPU names are checked */
+#endif
+}
+
 static void check_cpu_stats(const kiln_compile_stats *s, const char *what)
 {
     if (!(s->total_ms > 0 && s->lower_ms >= 0 && s->codegen_ms > 0 &&
@@ -178,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_aot_bad_names),
         cmocka_unit_test(test_aot_unwritable_path),
         cmocka_unit_test(test_aot_graph_with_error),
+        cmocka_unit_test(test_aot_bad_cpu),
         cmocka_unit_test(test_program_stats),
     };
     return cmocka_run_group_tests_name("cpu_errors", tests, NULL, NULL);

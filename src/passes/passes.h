@@ -46,12 +46,10 @@ kiln_status pass_make_const(kiln_graph *g, uint32_t i, const double *values);
 kiln_graph *pass_decompose(const kiln_graph *src, char *err, size_t errlen);
 
 struct k_program;
-/* One kernel per node.  Takes ownership of g (the program frees it); on
+/* Fused (fuse.c) or one kernel per node when fuse is false: same path,
+ * same kernel IR.  Takes ownership of g (the program frees it); on
  * failure returns NULL when out of memory, or a program whose graph holds
  * the error. */
-struct k_program *pass_lower(kiln_graph *g);
-/* Fused (fuse.c) or one kernel per node when fuse is false: same path,
- * same kernel IR.  Takes ownership of g like pass_lower. */
 struct k_program *pass_fuse(kiln_graph *g, bool fuse);
 /* decompose + simplify + fuse + memory plan of a copy of g; NULL with a
  * message. */

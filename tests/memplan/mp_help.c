@@ -9,7 +9,7 @@
 k_program *mp_lower(kiln_graph *g)
 {
     assert_int_equal(kiln_graph_status(g), KILN_OK);
-    k_program *p = pass_lower(g);
+    k_program *p = pass_fuse(g, false);
     assert_non_null(p);
     if (p->g->status != KILN_OK)
         fail_msg("lower: %s", p->g->error);

@@ -15,7 +15,7 @@
 #include "kiln.h"
 #include "ir/kernel.h"
 
-/* pass_lower (one kernel per node, no decompose or simplify, so handles
+/* pass_fuse without fusion (one kernel per node, no decompose or simplify, so handles
  * of g stay valid as p->g) then k_plan_memory.  Takes ownership of g. */
 k_program *mp_lower(kiln_graph *g);
 /* An empty program over g (owned) to fill with k_add_buffer/kernel. */

@@ -446,8 +446,21 @@ KILN_API kiln_graph *kiln_parse(const char *text, size_t len,
 
 typedef enum kiln_backend {
     KILN_BACKEND_REF = 0, /* the reference evaluator: plain C, f64 math  */
-    KILN_BACKEND_CPU,     /* LLVM JIT (not built yet)                    */
-    KILN_BACKEND_CUDA     /* NVRTC (not built yet)                       */
+    KILN_BACKEND_CPU,     /* LLVM JIT, when built with LLVM 14-19        */
+    KILN_BACKEND_CUDA     /* CUDA C -> NVRTC -> an NVIDIA GPU, when built
+                           * with the CUDA toolkit.  The driver is loaded at
+                           * compile time (dlopen libcuda.so.1, or the file
+                           * named by $KILN_CUDA_DRIVER), never linked:
+                           * without it kiln_compile fails with "no CUDA
+                           * driver found (...)", without a GPU with "no
+                           * CUDA device", and every other backend works.
+                           * Inputs are copied to the device at each run,
+                           * outputs and assigned params back after it;
+                           * kiln_get_param/kiln_set_param see the same
+                           * values as with the other backends.  In its
+                           * kiln_compile_stats, codegen_ms is emitting CUDA
+                           * C and jit_ms is NVRTC (or the cache) plus
+                           * loading the module.                          */
 } kiln_backend;
 
 /* Zero-initialised fields mean the defaults. */
@@ -455,6 +468,14 @@ typedef struct kiln_compile_options {
     kiln_backend backend;
     int threads; /* 0: one per core                                      */
     int no_fuse; /* 1: one kernel per node (to compare with fused code)  */
+    /* cuda: the target NVRTC compiles for, "sm_XY" (machine code) or
+     * "compute_XY" (PTX the driver compiles when loading it); NULL: the
+     * device's own sm_XY. */
+    const char *cuda_arch;
+    /* cuda: a directory caching compiled kernels across processes (created
+     * if missing; entries are written atomically); NULL: the directory in
+     * $KILN_CUDA_CACHE_DIR, none when that is unset or empty; "": none. */
+    const char *cache_dir;
 } kiln_compile_options;
 
 /* Snapshot the graph into a runnable program.  The graph may be changed

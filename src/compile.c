@@ -1,6 +1,7 @@
 /* compile.c — the driver: verify the graph, create the program's
  * bindings (inputs, initialised params, outputs), hand the graph to the
  * chosen backend. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backends.h"
@@ -61,24 +62,49 @@ static bool backend_built(kiln_graph *g, kiln_backend b)
 #else
         return ir_error(g, KILN_ERR_UNSUPPORTED,
                         "compile: backend 'cpu' is not built into this kiln "
-                        "(it needs LLVM 14-19 at build time; available: ref)");
+                        "(it needs LLVM 14-19 at build time; available: ref%s)",
+#ifdef KILN_HAVE_CUDA
+                        ", cuda"
+#else
+                        ""
+#endif
+        );
 #endif
     case KILN_BACKEND_CUDA:
+#ifdef KILN_HAVE_CUDA
+        return true;
+#else
         return ir_error(g, KILN_ERR_UNSUPPORTED,
                         "compile: backend 'cuda' is not built into this kiln "
-                        "(available: ref%s)",
+                        "(it needs the CUDA toolkit with NVRTC at build time; "
+                        "available: ref%s)",
 #ifdef KILN_HAVE_LLVM
                         ", cpu"
 #else
                         ""
 #endif
         );
+#endif
     }
     return ir_error(g, KILN_ERR_INVALID_ARGUMENT,
                     "compile: unknown backend %d (want KILN_BACKEND_REF, _CPU "
                     "or _CUDA)",
                     (int)b);
 }
+
+#ifdef KILN_HAVE_CUDA
+static bool attach_cuda(kiln_program *p, kiln_graph *g, const kiln_compile_options *o,
+                        bool fuse)
+{
+    char err[600];
+    /* The cache directory may come from the environment so that test
+     * suites and scripts share compiled kernels without code changes. */
+    const char *cache = o->cache_dir ? o->cache_dir : getenv("KILN_CUDA_CACHE_DIR");
+    if (!kiln_backend_cuda_attach(p, g, fuse, o->cuda_arch, cache, err, sizeof err))
+        return ir_error(g, KILN_ERR_UNSUPPORTED, "compile: cuda backend: %s", err);
+    return true;
+}
+#endif
 
 /* Hand the verified graph to the backend; errors go to the graph. */
 static bool attach(kiln_program *p, kiln_graph *g, const kiln_compile_options *o)
@@ -88,15 +114,20 @@ static bool attach(kiln_program *p, kiln_graph *g, const kiln_compile_options *o
             return ir_error(g, KILN_ERR_OUT_OF_MEMORY, "compile: out of memory");
         return true;
     }
+    /* Fused unless asked not to (KILN_FUSE_BY_DEFAULT=0 builds flip it). */
+    bool fuse = KILN_FUSE_BY_DEFAULT && !o->no_fuse;
+#ifdef KILN_HAVE_CUDA
+    if (o->backend == KILN_BACKEND_CUDA)
+        return attach_cuda(p, g, o, fuse);
+#endif
 #ifdef KILN_HAVE_LLVM
     char err[400];
     int threads = o->threads > 0 ? o->threads : rt_cpu_count();
-    /* Fused unless asked not to (KILN_FUSE_BY_DEFAULT=0 builds flip it). */
-    bool fuse = KILN_FUSE_BY_DEFAULT && !o->no_fuse;
     if (!kiln_backend_cpu_attach(p, g, threads, fuse, err, sizeof err))
         return ir_error(g, KILN_ERR_UNSUPPORTED, "compile: cpu backend: %s", err);
     return true;
 #else
+    (void)fuse;
     return false;
 #endif
 }

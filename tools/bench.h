@@ -26,6 +26,7 @@ int bench_kernel_rows(const char *cmd, const kiln_graph *g, bool fuse,
 typedef struct bench_variant {
     double *times_ms; /* runs entries, in the order run */
     double median_ms;
+    double device_ms; /* cuda: the kernels alone, on device events; else 0 */
     kiln_compile_stats stats;
     bench_row *rows;  /* --per-kernel, else NULL */
     int nrows;

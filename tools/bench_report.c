@@ -62,6 +62,13 @@ void bench_print_table(const bench_report *r)
         printf("%-24s %14.3f %14.3f\n", "GFLOP/s (matmuls)",
                f->median_ms > 0 ? r->flops / (f->median_ms * 1e6) : 0,
                u->median_ms > 0 ? r->flops / (u->median_ms * 1e6) : 0);
+    if (f->device_ms > 0) {
+        printf("%-24s %14.4f %14.4f\n", "device ms (kernels)", f->device_ms,
+               u->device_ms);
+        printf("%-24s %14.3f %14.3f\n", "device GB/s",
+               gb_per_s((double)r->bytes_moved, f->device_ms),
+               gb_per_s((double)r->bytes_moved, u->device_ms));
+    }
     printf("%-24s %14.3f %14.3f\n", "compile ms", f->stats.total_ms,
            u->stats.total_ms);
     printf("speed-up of fused: %.3fx (unfused median / fused median)\n",
@@ -118,6 +125,8 @@ static void json_variant(const bench_report *r, const bench_variant *v)
            v->stats.kernels, (long long)v->stats.arena_bytes,
            v->stats.total_ms, gb_per_s((double)r->bytes_moved, v->median_ms),
            v->median_ms > 0 ? r->flops / (v->median_ms * 1e6) : 0.0);
+    if (v->device_ms > 0)
+        printf(",\n    \"device_ms\": %.6g", v->device_ms);
     if (v->rows)
         json_rows(v);
     printf("\n  }");

@@ -1,13 +1,20 @@
 /* cmd_aot.c — `kiln compile`: ahead-of-time compilation of a graph file
- * into NAME.o and NAME.h (kiln_compile_aot). */
+ * into NAME.o and NAME.h (kiln_compile_aot), or, with --backend cuda, into
+ * the CUDA C source and the PTX or CUBIN NVRTC makes of it (no GPU
+ * needed). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#ifdef KILN_HAVE_CUDA
+#include "backends.h"
+#endif
 
 #define USAGE                                                            \
     "kiln compile FILE -o PATH [--name PREFIX] [--cpu native|CPU] "      \
-    "[--no-fuse]"
+    "[--no-fuse]\n"                                                      \
+    "                    [--backend cpu|cuda] [--cuda-arch ARCH]"
 
 const char cli_compile_help[] =
     "usage: " USAGE "\n"
@@ -23,10 +30,15 @@ const char cli_compile_help[] =
     "                  component of PATH; must be a C identifier)\n"
     "  --cpu CPU       native (default: this host) or an LLVM CPU name\n"
     "                  such as x86-64-v3, to run on other machines\n"
-    "  --no-fuse       one kernel per node\n";
+    "  --no-fuse       one kernel per node\n"
+    "  --backend B     cpu (default) or cuda: write PATH.cu, the CUDA C of\n"
+    "                  every kernel, and PATH.ptx (or PATH.cubin for an\n"
+    "                  sm_XY arch) compiled by NVRTC; needs no GPU\n"
+    "  --cuda-arch A   compute_XY (PTX, default compute_90) or sm_XY\n";
 
 typedef struct aot_args {
-    const char *file, *path, *name, *cpu;
+    const char *file, *path, *name, *cpu, *arch;
+    kiln_backend backend;
     int no_fuse;
 } aot_args;
 
@@ -41,6 +53,12 @@ static int parse_one(aot_args *a, int argc, char **argv, int *i)
         a->name = v;
     else if (!missing && (v = cli_option("--cpu", argc, argv, i, &missing)))
         a->cpu = v;
+    else if (!missing && (v = cli_option("--cuda-arch", argc, argv, i, &missing)))
+        a->arch = v;
+    else if (!missing && (v = cli_option("--backend", argc, argv, i, &missing))) {
+        if (!cli_parse_backend(v, &a->backend) || a->backend == KILN_BACKEND_REF)
+            return cli_usage("compile", USAGE, "unknown backend '%s' (want cpu or cuda)", v);
+    }
     else if (missing)
         return cli_usage("compile", USAGE, "option '%s' needs a value",
                          argv[*i]);
@@ -59,6 +77,7 @@ static int parse_one(aot_args *a, int argc, char **argv, int *i)
 static int parse_args(aot_args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
+    a->backend = KILN_BACKEND_CPU;
     for (int i = 0; i < argc; i++) {
         int rc = parse_one(a, argc, argv, &i);
         if (rc != CLI_OK)
@@ -68,11 +87,50 @@ static int parse_args(aot_args *a, int argc, char **argv)
         return cli_usage("compile", USAGE, "missing FILE");
     if (!a->path || !*a->path)
         return cli_usage("compile", USAGE, "missing -o PATH");
+    if (a->arch && a->backend != KILN_BACKEND_CUDA)
+        return cli_usage("compile", USAGE, "--cuda-arch needs --backend cuda");
     if (!a->name) {
         const char *slash = strrchr(a->path, '/');
         a->name = slash ? slash + 1 : a->path;
     }
     return CLI_OK;
+}
+
+/* PATH.cu and PATH.ptx / PATH.cubin. */
+static int compile_cuda(const aot_args *a, kiln_graph *g)
+{
+#ifdef KILN_HAVE_CUDA
+    const char *arch = a->arch ? a->arch : "compute_90";
+    char err[4096], path[4096];
+    char *src = NULL;
+    void *image = NULL;
+    size_t size = 0;
+    if (!kiln_backend_cuda_translate(g, !a->no_fuse, arch, &src, &image, &size, err,
+                                     sizeof err))
+        return cli_fail(CLI_USER, "compile", "%s: %s", a->file, err);
+    bool ptx = strncmp(arch, "compute_", 8) == 0;
+    snprintf(path, sizeof path, "%s.cu", a->path);
+    int rc = cli_write_text("compile", path, src);
+    FILE *f = NULL;
+    if (rc == CLI_OK) {
+        snprintf(path, sizeof path, "%s.%s", a->path, ptx ? "ptx" : "cubin");
+        f = fopen(path, "wb");
+        /* PTX's NUL ends the driver's string, not the file */
+        size_t n = ptx && size && ((char *)image)[size - 1] == 0 ? size - 1 : size;
+        bool bad = !f || fwrite(image, 1, n, f) != n;
+        bad |= f && fclose(f) != 0;
+        rc = bad ? cli_fail(CLI_USER, "compile", "cannot write %s", path) : CLI_OK;
+    }
+    if (rc == CLI_OK)
+        printf("wrote %s.cu and %s (%s)\n", a->path, path, arch);
+    free(src);
+    free(image);
+    return rc;
+#else
+    (void)g;
+    return cli_fail(CLI_USER, "compile", "%s: backend 'cuda' is not built into this "
+                    "kiln (it needs the CUDA toolkit at build time)", a->file);
+#endif
 }
 
 int cli_compile(int argc, char **argv)
@@ -88,7 +146,9 @@ int cli_compile(int argc, char **argv)
         return CLI_USER;
     kiln_aot_options o = {.name = a.name, .path = a.path, .cpu = a.cpu,
                           .no_fuse = a.no_fuse};
-    if (kiln_compile_aot(g, &o) != KILN_OK)
+    if (a.backend == KILN_BACKEND_CUDA)
+        rc = compile_cuda(&a, g);
+    else if (kiln_compile_aot(g, &o) != KILN_OK)
         rc = cli_fail(CLI_USER, "compile", "%s: %s", a.file,
                       kiln_graph_error(g));
     else

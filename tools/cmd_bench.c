@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "bench.h"
+#ifdef KILN_HAVE_CUDA
+#include "backends.h"
+#endif
 #include "ir/kernel.h"
 #include "passes/passes.h"
 
@@ -27,7 +30,9 @@ const char cli_bench_help[] =
     "over unfused.  A training step keeps updating its params from run\n"
     "to run.\n"
     "\n"
-    "  --backend B    cpu (default), ref or cuda\n"
+    "  --backend B    cpu (default), ref or cuda (run times include copying\n"
+    "                 inputs to the GPU and outputs back; 'device ms' times\n"
+    "                 the kernels alone, on GPU events)\n"
     "  --runs N       timed runs of each variant (default and least: 5)\n"
     "  --threads N    worker threads (default 0: one per core)\n"
     "  --seed N       seed for inputs not given by --input (default 0)\n"
@@ -126,6 +131,21 @@ static int run_timed(kiln_program *p, double *ms)
                                    kiln_program_error(p));
 }
 
+/* CUDA: the kernels alone too, without the copies at run boundaries. */
+static int device_times(kiln_program *p[2], bench_report *r)
+{
+#ifdef KILN_HAVE_CUDA
+    if (strcmp(r->backend, "cuda") != 0)
+        return CLI_OK;
+    for (int v = 0; v < 2; v++)
+        if (kiln_backend_cuda_time_kernels(p[v], r->runs, &r->v[v].device_ms) != KILN_OK)
+            return cli_fail(CLI_USER, "bench", "%s", kiln_program_error(p[v]));
+#else
+    (void)p, (void)r;
+#endif
+    return CLI_OK;
+}
+
 /* Warm up, then alternate which variant goes first in each round. */
 static int measure(kiln_program *p[2], bench_report *r)
 {
@@ -147,7 +167,7 @@ static int measure(kiln_program *p[2], bench_report *r)
         free(sorted);
         kiln_program_stats(p[v], &r->v[v].stats);
     }
-    return rc;
+    return rc == CLI_OK ? device_times(p, r) : rc;
 }
 
 static int compile_both(kiln_graph *g, const bench_args *a, kiln_program *p[2])

@@ -16,6 +16,16 @@
  * one stream, in program order.  Assign copies (k_program.copies) are
  * device-to-device copies after the last kernel, done by the runtime.
  *
+ * Alignment: f32 accesses may be read and written as float4, so every
+ * kb[b] must be 16-byte aligned (device allocations are 256-byte aligned
+ * and arena offsets K_ARENA_ALIGN = 64; a host emulation must align its
+ * buffers too).  Launch shapes: at most 256 threads per block (so no
+ * kernel can fail to launch for want of registers), blockDim.x a multiple
+ * of 32 except for the 16 x 16 matmul blocks; shared memory is static
+ * (shared_bytes is 0 today).  Results are deterministic: every fold's
+ * order is fixed by the launch shape.  The CUDA builtins the source uses
+ * are listed at the top of cuda_emit.c.
+ *
  * No LLVM and no CUDA headers here: the emitter is plain C and always
  * built.  NVRTC (cuda_nvrtc.c) is built only with the toolkit
  * (KILN_HAVE_CUDA).
@@ -43,7 +53,8 @@ typedef struct cuda_source {
 typedef struct cuda_emit_options {
     int sm;                /* target compute capability * 10 (90 = sm_90);
                             * 0 means 90                                  */
-    int tensor_cores;      /* matmul through WMMA (f32 via tf32); 0: off   */
+    int tensor_cores;      /* matmul through WMMA (f32 via tf32); 0: off.
+                            * Not implemented yet: ignored (SIMT tiles). */
 } cuda_emit_options;
 
 /* Emit CUDA C for every kernel of p.  false on failure, with the reason

@@ -154,5 +154,8 @@ int harness_args(int argc, char **argv)
     kiln_bin = argv[1];
     cpu_built = strcmp(argv[2], "1") == 0;
     cc_cmd = argv[3];
+    /* Where CUDA is built in, point the driver at nothing, so the "no
+     * driver" path is tested the same way on machines with a GPU. */
+    setenv("KILN_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
     return 0;
 }

@@ -12,6 +12,12 @@
 #include <stdint.h>
 
 extern const char *kiln_bin; /* the tool under test */
+/* What `kiln run --backend cuda` says on a machine without a driver. */
+#ifdef KILN_TEST_HAVE_CUDA
+#define CUDA_MISSING "no CUDA driver found (/nonexistent/libcuda.so.1"
+#else
+#define CUDA_MISSING "backend 'cuda' is not built into this kiln"
+#endif
 extern int cpu_built;        /* 1: the CPU backend (LLVM) is built in */
 extern const char *cc_cmd;   /* a C compiler for AOT tests */
 extern char dir[256];        /* scratch directory of this program */

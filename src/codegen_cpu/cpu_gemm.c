@@ -560,6 +560,216 @@ static void blocks(gemm_emit *g, LLVMValueRef *fns)
     loop_end(g, &i0);
 }
 
+/* ---- direct path for small products ------------------------------------
+ * Packing, blocking and full-tile edges cost more than the arithmetic when
+ * the whole product is a few thousand fmas (a 120x4 @ 4x16 layer): the
+ * edge tiles alone waste most of a 12x32 tile on N = 16 or 3.  With
+ * K <= KC and N <= NC only B is packed (K x N, zero-padded to NR panels),
+ * and each row of C is computed a vector at a time straight from A's own
+ * strides.  The arithmetic of every element is the packed path's, an
+ * fmuladd chain over k in order from 0 written without adding C, so
+ * which path runs never changes a bit. */
+enum { GEMM_DIRECT_WORK = 1 << 16 }; /* M * N * K fmas, at most */
+
+/* One width of the direct path: W lanes of type vt, fmuladd fma. */
+typedef struct direct_width {
+    int w;
+    LLVMTypeRef vt, fma_ty, mask_ty;
+    LLVMValueRef fma, store;
+} direct_width;
+
+static direct_width direct_width_for(gemm_emit *g, int w)
+{
+    direct_width d = {.w = w, .vt = LLVMVectorType(g->el, (unsigned)w)};
+    const char *fma = "llvm.fmuladd", *st = "llvm.masked.store";
+    unsigned id = LLVMLookupIntrinsicID(fma, strlen(fma));
+    d.fma = LLVMGetIntrinsicDeclaration(g->mod, id, &d.vt, 1);
+    d.fma_ty = LLVMIntrinsicGetType(g->ctx, id, &d.vt, 1);
+    LLVMTypeRef over[2] = {d.vt, LLVMPointerType(d.vt, 0)};
+    id = LLVMLookupIntrinsicID(st, strlen(st));
+    d.store = LLVMGetIntrinsicDeclaration(g->mod, id, over, 2);
+    d.mask_ty = LLVMIntrinsicGetType(g->ctx, id, over, 2);
+    return d;
+}
+
+/* p as a pointer to d's vectors (a no-op with LLVM's opaque pointers). */
+static LLVMValueRef vec_ptr(gemm_emit *g, const direct_width *d, LLVMValueRef p)
+{
+    return LLVMBuildPointerCast(g->b, p, LLVMPointerType(d->vt, 0), "");
+}
+
+static LLVMValueRef splat_as(gemm_emit *g, LLVMTypeRef vt, int w, LLVMValueRef s)
+{
+    LLVMValueRef v = LLVMBuildInsertElement(g->b, LLVMGetUndef(vt), s,
+                                            LLVMConstInt(g->i32, 0, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)w));
+    return LLVMBuildShuffleVector(g->b, v, LLVMGetUndef(vt), mask, "");
+}
+
+/* B (K x N, any strides) to dst[k*np + j], columns N..np zero. */
+static void direct_pack(gemm_emit *g, LLVMValueRef np, LLVMValueRef dst)
+{
+    LLVMValueRef B = LLVMGetParam(g->fn, 3), b_rs = LLVMGetParam(g->fn, 4);
+    LLVMValueRef b_cs = LLVMGetParam(g->fn, 5), N = LLVMGetParam(g->fn, 9);
+    gemm_loop k, j, z;
+    loop_begin(g, &k, c64(g, 0), LLVMGetParam(g->fn, 10), c64(g, 1));
+    LLVMValueRef row = gep(g, B, mul(g, k.iv, b_rs)), out = gep(g, dst, mul(g, k.iv, np));
+    loop_begin(g, &j, c64(g, 0), N, c64(g, 1));
+    LLVMBuildStore(g->b, load_el(g, gep(g, row, mul(g, j.iv, b_cs))), gep(g, out, j.iv));
+    loop_end(g, &j);
+    loop_begin(g, &z, N, np, c64(g, 1));
+    LLVMBuildStore(g->b, LLVMConstNull(g->el), gep(g, out, z.iv));
+    loop_end(g, &z);
+    loop_end(g, &k);
+}
+
+enum { DIRECT_ROWS = 8 }; /* rows at once: independent fmuladd chains */
+
+/* out[r] = sum_k a[r*a_rs + k*a_cs] * bp[k*np + lane] for K k's and
+ * r < rows, as vectors. */
+static void direct_dot(gemm_emit *g, const direct_width *d, int rows, LLVMValueRef arow,
+                       LLVMValueRef bp, LLVMValueRef np, LLVMValueRef *out)
+{
+    LLVMValueRef a_rs = LLVMGetParam(g->fn, 1), a_cs = LLVMGetParam(g->fn, 2);
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(g->b), head = block(g, "dk"),
+                      body = block(g, "dkbody"), done = block(g, "dkdone");
+    LLVMValueRef zero = LLVMConstNull(d->vt), k0 = c64(g, 0), next[DIRECT_ROWS];
+    LLVMBuildBr(g->b, head);
+    LLVMPositionBuilderAtEnd(g->b, head);
+    LLVMValueRef k = LLVMBuildPhi(g->b, g->i64, "k");
+    LLVMAddIncoming(k, &k0, &entry, 1);
+    for (int r = 0; r < rows; r++) {
+        out[r] = LLVMBuildPhi(g->b, d->vt, "acc");
+        LLVMAddIncoming(out[r], &zero, &entry, 1);
+    }
+    LLVMValueRef K = LLVMGetParam(g->fn, 10);
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, k, K, ""), body, done);
+    LLVMPositionBuilderAtEnd(g->b, body);
+    LLVMValueRef bv = LLVMBuildLoad2(g->b, d->vt, vec_ptr(g, d, gep(g, bp, mul(g, k, np))), "");
+    LLVMSetAlignment(bv, g->esize);
+    LLVMValueRef acol = gep(g, arow, mul(g, k, a_cs));
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef x = load_el(g, gep(g, acol, mul(g, c64(g, r), a_rs)));
+        LLVMValueRef args[] = {splat_as(g, d->vt, d->w, x), bv, out[r]};
+        next[r] = LLVMBuildCall2(g->b, d->fma_ty, d->fma, args, 3, "");
+        LLVMAddIncoming(out[r], &next[r], &body, 1);
+    }
+    LLVMValueRef k1 = add(g, k, c64(g, 1));
+    LLVMAddIncoming(k, &k1, &body, 1);
+    LLVMBuildBr(g->b, head);
+    LLVMPositionBuilderAtEnd(g->b, done);
+}
+
+/* Lanes [0, left) of v to p (left < W): a masked store. */
+static void direct_store_part(gemm_emit *g, const direct_width *d, LLVMValueRef v,
+                              LLVMValueRef p, LLVMValueRef left)
+{
+    LLVMValueRef lanes[64];
+    for (int i = 0; i < d->w; i++)
+        lanes[i] = c64(g, i);
+    LLVMTypeRef iv = LLVMVectorType(g->i64, (unsigned)d->w);
+    LLVMValueRef n = LLVMBuildInsertElement(g->b, LLVMGetUndef(iv), left,
+                                            LLVMConstInt(g->i32, 0, 0), "");
+    n = LLVMBuildShuffleVector(g->b, n, LLVMGetUndef(iv),
+                               LLVMConstNull(LLVMVectorType(g->i32, (unsigned)d->w)), "");
+    LLVMValueRef mask = LLVMBuildICmp(g->b, LLVMIntSLT, LLVMConstVector(lanes, (unsigned)d->w),
+                                      n, "");
+    LLVMValueRef args[] = {v, vec_ptr(g, d, p), LLVMConstInt(g->i32, g->esize, 0), mask};
+    LLVMBuildCall2(g->b, d->mask_ty, d->store, args, 4, "");
+}
+
+/* Rows [i, i + rows) of C, all columns, from the packed B. */
+static void direct_rows(gemm_emit *g, const direct_width *d, int rows, LLVMValueRef i,
+                        LLVMValueRef bpack, LLVMValueRef np)
+{
+    LLVMValueRef A = LLVMGetParam(g->fn, 0), a_rs = LLVMGetParam(g->fn, 1);
+    LLVMValueRef C = LLVMGetParam(g->fn, 6), ldc = LLVMGetParam(g->fn, 7);
+    LLVMValueRef N = LLVMGetParam(g->fn, 9), v[DIRECT_ROWS];
+    LLVMValueRef arow = gep(g, A, mul(g, i, a_rs)), crow = gep(g, C, mul(g, i, ldc));
+    gemm_loop j;
+    loop_begin(g, &j, c64(g, 0), N, c64(g, d->w));
+    direct_dot(g, d, rows, arow, gep(g, bpack, j.iv), np, v);
+    LLVMValueRef left = LLVMBuildNSWSub(g->b, N, j.iv, "");
+    LLVMBasicBlockRef full = block(g, "dfull"), part = block(g, "dpart"),
+                      join = block(g, "djoin");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, left, c64(g, d->w), ""),
+                    full, part);
+    for (int pass = 0; pass < 2; pass++) {
+        LLVMPositionBuilderAtEnd(g->b, pass ? part : full);
+        for (int r = 0; r < rows; r++) {
+            LLVMValueRef p = gep(g, gep(g, crow, mul(g, c64(g, r), ldc)), j.iv);
+            if (pass)
+                direct_store_part(g, d, v[r], p, left);
+            else
+                LLVMSetAlignment(LLVMBuildStore(g->b, v[r], vec_ptr(g, d, p)), g->esize);
+        }
+        LLVMBuildBr(g->b, join);
+    }
+    LLVMPositionBuilderAtEnd(g->b, join);
+    loop_end(g, &j);
+}
+
+/* C = A x B through B packed K x np, np = N rounded up to W: DIRECT_ROWS
+ * rows at a time, then the rest by halves (a short M with a long K is
+ * latency-bound on a single chain). */
+static void direct(gemm_emit *g, const direct_width *d)
+{
+    LLVMValueRef M = LLVMGetParam(g->fn, 8), N = LLVMGetParam(g->fn, 9);
+    LLVMValueRef bpack = LLVMGetParam(g->fn, 11);
+    LLVMValueRef np = LLVMBuildAnd(g->b, add(g, N, c64(g, d->w - 1)), c64(g, -(long long)d->w), "");
+    direct_pack(g, np, bpack);
+    LLVMValueRef from = c64(g, 0);
+    for (int rows = DIRECT_ROWS; rows >= 1; rows /= 2) {
+        /* rows [from, to): the whole multiples of `rows` left */
+        LLVMValueRef to = LLVMBuildSub(g->b, M, LLVMBuildSRem(g->b,
+            LLVMBuildSub(g->b, M, from, ""), c64(g, rows), ""), "");
+        gemm_loop i;
+        loop_begin(g, &i, from, to, c64(g, rows));
+        direct_rows(g, d, rows, i.iv, bpack, np);
+        loop_end(g, &i);
+        from = to;
+    }
+}
+
+/* Full vectors when N fills one, 4 lanes (less waste) when it does not. */
+static void direct_paths(gemm_emit *g)
+{
+    direct_width wide = direct_width_for(g, g->bk.vec);
+    if (g->bk.vec <= 4) {
+        direct(g, &wide);
+        return;
+    }
+    direct_width narrow = direct_width_for(g, 4);
+    LLVMBasicBlockRef w = block(g, "dwide"), n = block(g, "dnarrow");
+    LLVMValueRef N = LLVMGetParam(g->fn, 9);
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, N, c64(g, g->bk.vec), ""), w, n);
+    LLVMPositionBuilderAtEnd(g->b, w);
+    direct(g, &wide);
+    LLVMBuildRetVoid(g->b);
+    LLVMPositionBuilderAtEnd(g->b, n);
+    direct(g, &narrow);
+}
+
+/* M > 0 (M = 0 reads nothing), K <= KC, N <= NC and at most
+ * GEMM_DIRECT_WORK fmas. */
+static LLVMValueRef direct_fits(gemm_emit *g)
+{
+    LLVMValueRef M = LLVMGetParam(g->fn, 8), N = LLVMGetParam(g->fn, 9);
+    LLVMValueRef K = LLVMGetParam(g->fn, 10);
+    LLVMValueRef k_ok = LLVMBuildICmp(g->b, LLVMIntSLE, K, c64(g, g->bk.kc), "");
+    LLVMValueRef n_ok = LLVMBuildICmp(g->b, LLVMIntSLE, N, c64(g, g->bk.nc), "");
+    /* K <= KC and N <= NC bound N * K, so only M can overflow: divide
+     * (by at least 1: N may be 0) */
+    LLVMValueRef nk = mul(g, N, K);
+    nk = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSGT, nk, c64(g, 1), ""), nk,
+                         c64(g, 1), "");
+    LLVMValueRef m_ok = LLVMBuildICmp(g->b, LLVMIntSLE, M,
+        LLVMBuildSDiv(g->b, c64(g, GEMM_DIRECT_WORK), nk, ""), "");
+    LLVMValueRef nk_ok = LLVMBuildAnd(g->b, k_ok, n_ok, "");
+    m_ok = LLVMBuildAnd(g->b, m_ok, LLVMBuildICmp(g->b, LLVMIntSGT, M, c64(g, 0), ""), "");
+    return LLVMBuildAnd(g->b, nk_ok, m_ok, "");
+}
+
 /* The driver's signature and parameter attributes (cpu_gemm.h). */
 #define GEMM_DRIVER_NOALIAS (1u | 1u << 3 | 1u << 6 | 1u << 11)
 #define GEMM_DRIVER_READONLY (1u | 1u << 3)
@@ -571,8 +781,24 @@ static void driver_params(gemm_emit *g, LLVMTypeRef ps[12])
     memcpy(ps, all, sizeof all);
 }
 
+/* The direct path as its own function, with the driver's parameters
+ * (its loads kept out of the driver: LLVM 14's argument promotion
+ * crashed on them there). */
+static LLVMValueRef emit_direct(gemm_emit *g)
+{
+    LLVMTypeRef ps[12];
+    driver_params(g, ps);
+    LLVMValueRef fn = begin_function(g, "_direct", ps, 12, GEMM_DRIVER_NOALIAS,
+                                     GEMM_DRIVER_READONLY);
+    add_attr(g, fn, LLVMAttributeFunctionIndex, "noinline");
+    direct_paths(g);
+    LLVMBuildRetVoid(g->b);
+    return fn;
+}
+
 static LLVMValueRef emit_driver(gemm_emit *g, LLVMValueRef *fns)
 {
+    LLVMValueRef dfn = emit_direct(g);
     LLVMTypeRef ps[12];
     driver_params(g, ps);
     LLVMValueRef fn = begin_function(g, "", ps, 12, GEMM_DRIVER_NOALIAS,
@@ -586,6 +812,15 @@ static LLVMValueRef emit_driver(gemm_emit *g, LLVMValueRef *fns)
            LLVMGetParam(fn, 9));
     LLVMBuildRetVoid(g->b);
     LLVMPositionBuilderAtEnd(g->b, work);
+    LLVMBasicBlockRef small = block(g, "direct"), big = block(g, "blocked");
+    LLVMBuildCondBr(g->b, direct_fits(g), small, big);
+    LLVMPositionBuilderAtEnd(g->b, small);
+    LLVMValueRef args[12];
+    for (unsigned i = 0; i < 12; i++)
+        args[i] = LLVMGetParam(fn, i);
+    call(g, dfn, args, 12);
+    LLVMBuildRetVoid(g->b);
+    LLVMPositionBuilderAtEnd(g->b, big);
     blocks(g, fns);
     LLVMBuildRetVoid(g->b);
     return fn;

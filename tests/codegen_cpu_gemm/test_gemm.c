@@ -246,10 +246,15 @@ static void check_split(const gemm_jit *j, kiln_dtype t, const gemm_case *sh,
 static void test_split_is_bitwise_identical(void **state)
 {
     gemm_state *st = *state;
-    /* K = 800 spans several K blocks, so partial sums are carried in C. */
-    const gemm_case cases[] = {{255, 257, 129}, {61, 75, 800}};
+    /* K = 800 spans several K blocks, so partial sums are carried in C.
+     * The last two are packed whole (M*N*K > 65536) while pieces of them
+     * take the direct small-product path (cpu_gemm.c), which must give
+     * the same bits: one fmuladd chain per element, in the same order.
+     * (check_split splits at 5: every dim split must exceed 5.) */
+    const gemm_case cases[] = {{255, 257, 129}, {61, 75, 800}, {120, 16, 40},
+                               {200, 8, 60}};
     for (int d = 0; d < 2; d++)
-        for (size_t c = 0; c < 2; c++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
             for (int split_n = 0; split_n < 2; split_n++)
                 check_split(&st->jit[HOST][d], d ? KILN_F64 : KILN_F32,
                             &cases[c], split_n);

@@ -36,6 +36,7 @@
  * element is the same whether its tile is full or not, which is what makes
  * an M (or N) split across threads bitwise reproducible.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -848,22 +849,33 @@ static void init_types(gemm_emit *g, kiln_dtype t)
     g->fma_ty = LLVMIntrinsicGetType(g->ctx, id, &g->vec, 1);
 }
 
+/* Set g up for kiln_gemm_<t> in m.  Returns false when there is nothing
+ * to emit: *have is then the existing function, or NULL on bad input. */
+static bool gemm_setup(gemm_emit *g, LLVMModuleRef m, kiln_dtype t,
+                       const cpu_target *tgt, LLVMValueRef *have)
+{
+    memset(g, 0, sizeof *g);
+    *have = NULL;
+    if (!m || cpu_gemm_blocking_for(t, tgt, &g->bk) < 0)
+        return false;
+    char name[32];
+    snprintf(name, sizeof name, "kiln_gemm_%s", t == KILN_F32 ? "f32" : "f64");
+    if ((*have = LLVMGetNamedFunction(m, name)))
+        return false;
+    g->mod = m;
+    g->tgt = tgt;
+    g->ctx = LLVMGetModuleContext(m);
+    init_types(g, t);
+    return true;
+}
+
 LLVMValueRef cpu_gemm_declare(LLVMModuleRef m, kiln_dtype t,
                               const cpu_target *tgt)
 {
     gemm_emit g;
-    memset(&g, 0, sizeof g);
-    if (!m || cpu_gemm_blocking_for(t, tgt, &g.bk) < 0)
-        return NULL;
-    char name[32];
-    snprintf(name, sizeof name, "kiln_gemm_%s", t == KILN_F32 ? "f32" : "f64");
-    LLVMValueRef have = LLVMGetNamedFunction(m, name);
-    if (have)
+    LLVMValueRef have;
+    if (!gemm_setup(&g, m, t, tgt, &have))
         return have;
-    g.mod = m;
-    g.tgt = tgt;
-    g.ctx = LLVMGetModuleContext(m);
-    init_types(&g, t);
     LLVMTypeRef ps[12];
     driver_params(&g, ps);
     return declare_function(&g, "", ps, 12, GEMM_DRIVER_NOALIAS,
@@ -874,19 +886,10 @@ LLVMValueRef cpu_gemm_function(LLVMModuleRef m, kiln_dtype t,
                                const cpu_target *tgt)
 {
     gemm_emit g;
-    memset(&g, 0, sizeof g);
-    if (!m || cpu_gemm_blocking_for(t, tgt, &g.bk) < 0)
-        return NULL;
-    char name[32];
-    snprintf(name, sizeof name, "kiln_gemm_%s", t == KILN_F32 ? "f32" : "f64");
-    LLVMValueRef have = LLVMGetNamedFunction(m, name);
-    if (have)
+    LLVMValueRef have;
+    if (!gemm_setup(&g, m, t, tgt, &have))
         return have;
-    g.mod = m;
-    g.tgt = tgt;
-    g.ctx = LLVMGetModuleContext(m);
     g.b = LLVMCreateBuilderInContext(g.ctx);
-    init_types(&g, t);
     LLVMValueRef fns[3];
     fns[0] = emit_pack(&g, g.bk.mr, "_pack_a");
     fns[1] = emit_pack(&g, g.bk.nr, "_pack_b");

@@ -123,9 +123,12 @@ static void emit_body(cpu_fn *f, LLVMValueRef begin, LLVMValueRef end)
     }
 }
 
-/* The body function: (ptr noalias b0, ..., i64 begin, i64 end, ptr scratch). */
+/* The body function: (ptr noalias b0, ..., i64 begin, i64 end, ptr scratch).
+ * Buffers of an in-place pair (memplan.c) may share bytes and are not
+ * noalias, unless `merged`: then each pair is one parameter. */
 static LLVMValueRef emit_kernel_body(cpu_fn *f, const char *name, int nbuf,
-                                     const uint32_t *bufs, const int *acc_param)
+                                     const uint32_t *bufs, const int *acc_param,
+                                     bool merged)
 {
     LLVMTypeRef ptr = LLVMPointerTypeInContext(f->ctx, 0);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(f->ctx);
@@ -145,7 +148,7 @@ static LLVMValueRef emit_kernel_body(cpu_fn *f, const char *name, int nbuf,
     for (int i = 0; i < nbuf; i++) {
         /* an in-place pair (memplan.c) shares bytes: no noalias for it */
         bool shared = false;
-        for (int j = 0; j < nbuf && !shared; j++)
+        for (int j = 0; j < nbuf && !shared && !merged; j++)
             shared = j != i && k_buffers_share(f->prog, bufs[i], bufs[j]);
         if (!shared)
             add_attr(f, f->fn, (unsigned)i + 1, "noalias");
@@ -160,9 +163,30 @@ static LLVMValueRef emit_kernel_body(cpu_fn *f, const char *name, int nbuf,
     return f->fn;
 }
 
-/* The entry point: loads the buffer pointers and calls the body. */
+/* The pairs (i < j) of a kernel's buffers that may share bytes: in-place
+ * pairs of memplan.c.  The planner gives them the same arena slot, so at
+ * run time they are one pointer — unless the runtime wrote the output
+ * straight into the caller's memory, and then they are disjoint. */
+static int shared_pairs(const cpu_fn *f, int nbuf, const uint32_t *bufs, int (*pair)[2])
+{
+    int n = 0;
+    for (int i = 0; i < nbuf; i++)
+        for (int j = i + 1; j < nbuf; j++)
+            if (n < KILN_MAX_RANK * 8 && k_buffers_share(f->prog, bufs[i], bufs[j])) {
+                pair[n][0] = i;
+                pair[n++][1] = j;
+            }
+    return n;
+}
+
+/* The entry point: loads the buffer pointers and calls the body.  With
+ * in-place pairs, `same` is the body with each pair merged into one
+ * noalias parameter, called when every pair is one pointer at run time:
+ * otherwise LLVM's run-time overlap check would send the loop (reading and
+ * storing the same element) to its scalar version. */
 static void emit_kernel_entry(cpu_fn *f, const char *name, LLVMValueRef body,
-                              int nbuf, const uint32_t *bufs)
+                              int nbuf, const uint32_t *bufs, LLVMValueRef same,
+                              const int *merged_param, int npairs, int (*pair)[2])
 {
     LLVMTypeRef ptr = LLVMPointerTypeInContext(f->ctx, 0);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(f->ctx);
@@ -178,9 +202,27 @@ static void emit_kernel_entry(cpu_fn *f, const char *name, LLVMValueRef body,
         LLVMValueRef slot = LLVMBuildGEP2(f->b, ptr, LLVMGetParam(fn, 0), &at, 1, "");
         args[i] = LLVMBuildLoad2(f->b, ptr, slot, "");
     }
-    args[nbuf] = LLVMGetParam(fn, 1);
-    args[nbuf + 1] = LLVMGetParam(fn, 2);
-    args[nbuf + 2] = LLVMGetParam(fn, 3);
+    LLVMValueRef tail[3] = {LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3)};
+    if (same) {
+        LLVMValueRef all = LLVMConstInt(LLVMInt1TypeInContext(f->ctx), 1, 0);
+        for (int i = 0; i < npairs; i++)
+            all = LLVMBuildAnd(f->b, all, LLVMBuildICmp(f->b, LLVMIntEQ, args[pair[i][0]],
+                                                        args[pair[i][1]], ""), "");
+        LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(f->ctx, fn, "same");
+        LLVMBasicBlockRef two = LLVMAppendBasicBlockInContext(f->ctx, fn, "apart");
+        LLVMBuildCondBr(f->b, all, one, two);
+        LLVMPositionBuilderAtEnd(f->b, one);
+        LLVMValueRef margs[KILN_MAX_RANK * 8 + 3];
+        int nm = 0;
+        for (int i = 0; i < nbuf; i++)
+            if (merged_param[i] == nm)
+                margs[nm++] = args[i];
+        memcpy(&margs[nm], tail, sizeof tail);
+        LLVMBuildCall2(f->b, LLVMGlobalGetValueType(same), same, margs, (unsigned)nm + 3, "");
+        LLVMBuildRetVoid(f->b);
+        LLVMPositionBuilderAtEnd(f->b, two);
+    }
+    memcpy(&args[nbuf], tail, sizeof tail);
     LLVMBuildCall2(f->b, LLVMGlobalGetValueType(body), body, args, (unsigned)nbuf + 3, "");
     LLVMBuildRetVoid(f->b);
 }
@@ -219,9 +261,29 @@ static kiln_status emit_kernel(cpu_fn *f, const char *prefix, int i,
         return KILN_ERR_UNSUPPORTED;
     int nbuf = kernel_buffers(f->k, bufs, acc_param);
     snprintf(name, sizeof name, "%s_k%d_body", prefix, i);
-    LLVMValueRef body = emit_kernel_body(f, name, nbuf, bufs, acc_param);
+    LLVMValueRef body = emit_kernel_body(f, name, nbuf, bufs, acc_param, false);
+    int pair[KILN_MAX_RANK * 8][2], merged[KILN_MAX_RANK * 8];
+    int npairs = shared_pairs(f, nbuf, bufs, pair);
+    LLVMValueRef same = NULL;
+    if (npairs) { /* each buffer takes the parameter of its pair's first */
+        uint32_t mbufs[KILN_MAX_RANK * 8];
+        int macc[KILN_MAX_RANK * 8], nm = 0;
+        for (int j = 0; j < nbuf; j++) {
+            int root = j;
+            for (int q = 0; q < npairs; q++)
+                if (pair[q][1] == j && pair[q][0] < root)
+                    root = pair[q][0];
+            merged[j] = root == j ? nm : merged[root];
+            if (root == j)
+                mbufs[nm++] = bufs[j];
+        }
+        for (int a = 0; a < f->k->nacc; a++)
+            macc[a] = acc_param[a] >= 0 ? merged[acc_param[a]] : -1;
+        snprintf(name, sizeof name, "%s_k%d_same", prefix, i);
+        same = emit_kernel_body(f, name, nm, mbufs, macc, true);
+    }
     snprintf(name, sizeof name, "%s_k%d", prefix, i);
-    emit_kernel_entry(f, name, body, nbuf, bufs);
+    emit_kernel_entry(f, name, body, nbuf, bufs, same, merged, npairs, pair);
     *step = step_info(f->prog, f->k);
     return KILN_OK;
 }

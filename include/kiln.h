@@ -476,6 +476,16 @@ typedef struct kiln_compile_options {
      * if missing; entries are written atomically); NULL: the directory in
      * $KILN_CUDA_CACHE_DIR, none when that is unset or empty; "": none. */
     const char *cache_dir;
+    /* cpu: 0 (default): kernels run with subnormal floats flushed to zero
+     * (inputs read as 0, results below the normal range stored as 0: FTZ
+     * and DAZ), as -ffast-math code and GPUs' fast paths do — x86 handles
+     * subnormals about 100x slower, and a training step's gradients and
+     * Adam moments drift into them.  1: the floating-point environment
+     * is left as the calling thread has it (IEEE subnormals unless the
+     * caller flushes; the reference backend always keeps them).  The
+     * caller's own setting is restored when kiln_run returns.  The CUDA backend keeps
+     * IEEE subnormals (GPUs compute them at full speed). */
+    int keep_denormals;
 } kiln_compile_options;
 
 /* Snapshot the graph into a runnable program.  The graph may be changed
@@ -537,6 +547,10 @@ typedef struct kiln_aot_options {
     const char *cpu;  /* NULL or "native": this host; or an LLVM CPU name
                        * such as "x86-64-v3" for other machines            */
     int no_fuse;      /* 1: one kernel per node                            */
+    int keep_denormals; /* as in kiln_compile_options: 0 (default) flushes
+                         * subnormals to zero while NAME_run runs (x86:
+                         * MXCSR FTZ|DAZ, saved and restored around the
+                         * run and around each parallel task)             */
 } kiln_aot_options;
 
 /* KILN_OK, or an error recorded in g (KILN_ERR_UNSUPPORTED when kiln was

@@ -22,6 +22,7 @@ typedef struct cpu_program {
     void **bufs;
     void *arena_raw;
     void *staging; /* copies whose source is a param read it from here */
+    bool flush_denormals;
     size_t staging_bytes;
 } cpu_program;
 
@@ -44,7 +45,7 @@ static kiln_status cpu_run(kiln_program *p)
     unsigned char *stage = c->staging;
     for (int i = 0; i < kp->ncopies; i++) {
         const k_copy *cp = &kp->copies[i];
-        if (kp->buf[cp->src].kind == KB_PARAM) {
+        if (kp->buf[cp->src].kind == KB_PARAM && !cp->in_place) {
             memcpy(stage, c->bufs[cp->src], buf_bytes(&kp->buf[cp->src]));
             stage += buf_bytes(&kp->buf[cp->src]);
         }
@@ -53,6 +54,8 @@ static kiln_status cpu_run(kiln_program *p)
     for (int i = 0; i < kp->ncopies; i++) {
         const k_copy *cp = &kp->copies[i];
         size_t n = buf_bytes(&kp->buf[cp->dst]);
+        if (cp->in_place) /* stored in place by its kernel */
+            continue;
         if (kp->buf[cp->src].kind == KB_PARAM) {
             memcpy(c->bufs[cp->dst], stage, n);
             stage += n;
@@ -89,7 +92,8 @@ static bool wire(kiln_program *p, cpu_program *c, char *err, size_t errlen)
     c->arena_raw = p->alloc.malloc((size_t)kp->arena_bytes + 64, p->alloc.user);
     size_t staging = 1;
     for (int i = 0; i < kp->ncopies; i++)
-        if (kp->buf[kp->copies[i].src].kind == KB_PARAM)
+        if (kp->buf[kp->copies[i].src].kind == KB_PARAM &&
+            !kp->copies[i].in_place)
             staging += buf_bytes(&kp->buf[kp->copies[i].src]);
     c->staging = p->alloc.malloc(staging, p->alloc.user);
     if (!c->bufs || !c->arena_raw || !c->staging) {
@@ -243,7 +247,8 @@ static bool build(kiln_program *p, cpu_program *c, int threads, char *err, size_
     p->stats.arena_bytes = kp->arena_bytes;
     size_t scratch = ok ? cpu_scratch_bytes(kp, &tgt) : 0;
     if (ok) {
-        c->exec = rt_exec_new(&p->alloc, steps, kp->nk, scratch, threads);
+        c->exec = rt_exec_new(&p->alloc, steps, kp->nk, scratch, threads,
+                              c->flush_denormals);
         if (!c->exec)
             snprintf(err, errlen, "out of memory or cannot start %d threads", threads);
         ok = c->exec != NULL;
@@ -258,7 +263,8 @@ static bool build(kiln_program *p, cpu_program *c, int threads, char *err, size_
 }
 
 bool kiln_backend_cpu_attach(kiln_program *p, const kiln_graph *g, int threads,
-                             bool fuse, char *err, size_t errlen)
+                             bool fuse, bool flush_denormals, char *err,
+                             size_t errlen)
 {
     cpu_program *c = p->alloc.malloc(sizeof *c, p->alloc.user);
     if (!c) {
@@ -268,6 +274,7 @@ bool kiln_backend_cpu_attach(kiln_program *p, const kiln_graph *g, int threads,
     memset(c, 0, sizeof *c);
     p->impl = c;
     p->backend = &cpu_backend;
+    c->flush_denormals = flush_denormals;
     double start = rt_now_ms();
     c->kp = pass_lower_program(g, fuse, err, errlen);
     p->stats.lower_ms = rt_now_ms() - start;

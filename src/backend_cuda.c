@@ -265,7 +265,7 @@ static bool assign(cuda_program *c, char *err, size_t errlen)
     for (int i = 0; i < kp->ncopies; i++) {
         const k_copy *cp = &kp->copies[i];
         size_t n = buf_bytes(&kp->buf[cp->src]);
-        if (kp->buf[cp->src].kind == KB_PARAM && n) {
+        if (kp->buf[cp->src].kind == KB_PARAM && !cp->in_place && n) {
             if (!CK(a->memcpy_dtod_async(stage, c->dbuf[cp->src], n, c->drv.stream),
                     "cuMemcpyDtoDAsync(stage)"))
                 return false;
@@ -276,6 +276,8 @@ static bool assign(cuda_program *c, char *err, size_t errlen)
     for (int i = 0; i < kp->ncopies; i++) {
         const k_copy *cp = &kp->copies[i];
         size_t n = buf_bytes(&kp->buf[cp->dst]);
+        if (cp->in_place) /* stored in place by its kernel */
+            continue;
         CUdeviceptr from = c->dbuf[cp->src];
         if (kp->buf[cp->src].kind == KB_PARAM) {
             from = stage;
@@ -444,7 +446,8 @@ static size_t layout(cuda_program *c, size_t *off, size_t *staging_at, size_t *k
         }
     }
     for (int i = 0; i < kp->ncopies; i++)
-        if (kp->buf[kp->copies[i].src].kind == KB_PARAM)
+        if (kp->buf[kp->copies[i].src].kind == KB_PARAM &&
+            !kp->copies[i].in_place)
             staging += buf_bytes(&kp->buf[kp->copies[i].src]);
     *staging_at = total;
     total += (staging + 255) / 256 * 256;

@@ -12,7 +12,8 @@ bool kiln_backend_ref_attach(kiln_program *p, const kiln_graph *g);
 /* On failure the message is in err; the program is then only fit to be
  * freed. */
 bool kiln_backend_cpu_attach(kiln_program *p, const kiln_graph *g, int threads,
-                             bool fuse, char *err, size_t errlen);
+                             bool fuse, bool flush_denormals, char *err,
+                             size_t errlen);
 #endif
 
 #ifdef KILN_HAVE_CUDA

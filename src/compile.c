@@ -123,7 +123,7 @@ static bool attach(kiln_program *p, kiln_graph *g, const kiln_compile_options *o
 #ifdef KILN_HAVE_LLVM
     char err[400];
     int threads = o->threads > 0 ? o->threads : rt_cpu_count();
-    if (!kiln_backend_cpu_attach(p, g, threads, fuse, err, sizeof err))
+    if (!kiln_backend_cpu_attach(p, g, threads, fuse, !o->keep_denormals, err, sizeof err))
         return ir_error(g, KILN_ERR_UNSUPPORTED, "compile: cpu backend: %s", err);
     return true;
 #else

@@ -52,7 +52,8 @@ static kiln_status emit(kiln_graph *g, const k_program *kp, const kiln_aot_optio
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef m = NULL;
     if (s == KILN_OK)
-        s = cpu_aot_emit_module(kp, &t, ctx, o->name, &l, &m, err, errlen);
+        s = cpu_aot_emit_module(kp, &t, ctx, o->name, &l, !o->keep_denormals, &m, err,
+                                errlen);
     if (s == KILN_OK)
         s = cpu_optimize(m, &t, err, errlen);
     char file[4096];

@@ -38,7 +38,8 @@ kiln_status cpu_aot_layout_make(const k_program *p, size_t scratch,
     }
     int64_t staging = 0;
     for (int i = 0; i < p->ncopies; i++)
-        if (p->buf[p->copies[i].src].kind == KB_PARAM)
+        if (p->buf[p->copies[i].src].kind == KB_PARAM &&
+            !p->copies[i].in_place)
             staging += ALIGN64(bytes_of(&p->buf[p->copies[i].src]));
     l->arena_off = 0;
     l->staging_off = ALIGN64(p->arena_bytes);
@@ -61,6 +62,7 @@ typedef struct aot {
     LLVMTypeRef ptr, i64, i32, vd;
     LLVMValueRef *consts; /* per buffer: global or NULL */
     const cpu_step_info *steps;
+    bool flush; /* x86: MXCSR FTZ|DAZ while the object's code runs */
 } aot;
 
 static LLVMValueRef byte_gep(aot *a, LLVMValueRef base, LLVMValueRef off)
@@ -153,6 +155,39 @@ static bool init_params_function(aot *a)
     return true;
 }
 
+/* Subnormals flushed to zero while kernels run, as the JIT's runtime does
+ * (runtime/fpenv.h): on x86 the caller's MXCSR is saved in an alloca,
+ * FTZ|DAZ set, and fp_restore puts it back.  NULL (nothing done) when not
+ * flushing or not on x86. */
+static LLVMValueRef fp_flush(aot *a)
+{
+    if (!a->flush || strncmp(a->f.tgt->triple, "x86_64", 6) != 0)
+        return NULL;
+    LLVMTypeRef fty = LLVMFunctionType(a->vd, &a->ptr, 1, 0);
+    LLVMValueRef st = LLVMGetNamedFunction(a->f.mod, "llvm.x86.sse.stmxcsr");
+    LLVMValueRef ld = LLVMGetNamedFunction(a->f.mod, "llvm.x86.sse.ldmxcsr");
+    if (!st)
+        st = LLVMAddFunction(a->f.mod, "llvm.x86.sse.stmxcsr", fty);
+    if (!ld)
+        ld = LLVMAddFunction(a->f.mod, "llvm.x86.sse.ldmxcsr", fty);
+    LLVMValueRef saved = LLVMBuildAlloca(a->f.b, a->i32, "mxcsr");
+    LLVMValueRef flushed = LLVMBuildAlloca(a->f.b, a->i32, "mxcsr_ftz");
+    LLVMBuildCall2(a->f.b, fty, st, &saved, 1, "");
+    LLVMValueRef v = LLVMBuildLoad2(a->f.b, a->i32, saved, "");
+    LLVMBuildStore(a->f.b, LLVMBuildOr(a->f.b, v, LLVMConstInt(a->i32, 0x8040, 0), ""), flushed);
+    LLVMBuildCall2(a->f.b, fty, ld, &flushed, 1, "");
+    return saved;
+}
+
+static void fp_restore(aot *a, LLVMValueRef saved)
+{
+    if (!saved)
+        return;
+    LLVMTypeRef fty = LLVMFunctionType(a->vd, &a->ptr, 1, 0);
+    LLVMBuildCall2(a->f.b, fty, LLVMGetNamedFunction(a->f.mod, "llvm.x86.sse.ldmxcsr"),
+                   &saved, 1, "");
+}
+
 /* The context a parallel task reads: {fn, bufs, scratch, stride, counter}. */
 static LLVMTypeRef task_ctx_type(aot *a)
 {
@@ -177,6 +212,7 @@ static LLVMValueRef task_function(aot *a)
 {
     LLVMTypeRef params[3] = {a->ptr, a->i64, a->i64};
     LLVMValueRef fn = begin_function(a, "task", a->vd, params, 3, false);
+    LLVMValueRef fp = fp_flush(a); /* the caller's worker threads too */
     LLVMTypeRef st = task_ctx_type(a);
     LLVMValueRef ctx = LLVMGetParam(fn, 0);
     LLVMValueRef slot = LLVMBuildAtomicRMW(a->f.b, LLVMAtomicRMWBinOpAdd,
@@ -189,6 +225,7 @@ static LLVMValueRef task_function(aot *a)
     LLVMValueRef args[4] = {LLVMBuildLoad2(a->f.b, a->ptr, field(a, st, ctx, 1), ""),
                             LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), scratch};
     LLVMBuildCall2(a->f.b, kernel_type(a), kfn, args, 4, "");
+    fp_restore(a, fp);
     LLVMBuildRetVoid(a->f.b);
     return fn;
 }
@@ -272,6 +309,7 @@ static void run_function(aot *a)
     LLVMValueRef in = LLVMGetParam(fn, 0), out = LLVMGetParam(fn, 1),
                  prm = LLVMGetParam(fn, 2), ws = LLVMGetParam(fn, 3);
     LLVMValueRef ctx = LLVMBuildAlloca(a->f.b, task_ctx_type(a), "ctx");
+    LLVMValueRef fp = fp_flush(a);
     LLVMValueRef bufs = wire_buffers(a, in, prm, ws);
     char tname[160];
     snprintf(tname, sizeof tname, "%s_task", a->name);
@@ -286,7 +324,8 @@ static void run_function(aot *a)
     /* assigns read pre-run values: stage param sources first */
     int64_t stage = a->l->staging_off;
     for (int i = 0; i < p->ncopies; i++)
-        if (p->buf[p->copies[i].src].kind == KB_PARAM) {
+        if (p->buf[p->copies[i].src].kind == KB_PARAM &&
+            !p->copies[i].in_place) {
             memcpy_call(a, byte_gep(a, ws, k64(a, stage)), buf_ptr(a, bufs, p->copies[i].src),
                         bytes_of(&p->buf[p->copies[i].src]));
             stage += ALIGN64(bytes_of(&p->buf[p->copies[i].src]));
@@ -294,6 +333,8 @@ static void run_function(aot *a)
     stage = a->l->staging_off;
     for (int i = 0; i < p->ncopies; i++) {
         const k_copy *c = &p->copies[i];
+        if (c->in_place) /* stored in place by its kernel */
+            continue;
         LLVMValueRef src = buf_ptr(a, bufs, c->src);
         if (p->buf[c->src].kind == KB_PARAM) {
             src = byte_gep(a, ws, k64(a, stage));
@@ -301,6 +342,7 @@ static void run_function(aot *a)
         }
         memcpy_call(a, buf_ptr(a, bufs, c->dst), src, bytes_of(&p->buf[c->dst]));
     }
+    fp_restore(a, fp);
     LLVMBuildRet(a->f.b, LLVMConstInt(a->i32, 0, 0));
 
     /* int NAME_run(in, out, params, ws): one thread */
@@ -313,8 +355,8 @@ static void run_function(aot *a)
 
 kiln_status cpu_aot_emit_module(const k_program *p, const cpu_target *t,
                                 LLVMContextRef ctx, const char *name,
-                                const cpu_aot_layout *l, LLVMModuleRef *out,
-                                char *err, size_t errlen)
+                                const cpu_aot_layout *l, bool flush_denormals,
+                                LLVMModuleRef *out, char *err, size_t errlen)
 {
     cpu_step_info *steps = ir_alloc(p->g, (size_t)(p->nk ? p->nk : 1) * sizeof *steps);
     LLVMValueRef *consts = ir_alloc(p->g, (p->nbuf ? p->nbuf : 1) * sizeof *consts);
@@ -337,6 +379,7 @@ kiln_status cpu_aot_emit_module(const k_program *p, const cpu_target *t,
         a.vd = LLVMVoidTypeInContext(ctx);
         a.consts = consts;
         a.steps = steps;
+        a.flush = flush_denormals;
         for (int i = 0; i < p->nk; i++) { /* kernels are internal in an object */
             char kname[160];
             snprintf(kname, sizeof kname, "%s_k%d", name, i);

@@ -18,8 +18,8 @@ void cpu_aot_layout_free(const k_program *p, cpu_aot_layout *l);
 /* Kernels + driver in a new module of ctx, named after `name`. */
 kiln_status cpu_aot_emit_module(const k_program *p, const cpu_target *t,
                                 LLVMContextRef ctx, const char *name,
-                                const cpu_aot_layout *l, LLVMModuleRef *out,
-                                char *err, size_t errlen);
+                                const cpu_aot_layout *l, bool flush_denormals,
+                                LLVMModuleRef *out, char *err, size_t errlen);
 
 /* The C header for that object. */
 kiln_status cpu_aot_write_header(const k_program *p, const cpu_aot_layout *l,

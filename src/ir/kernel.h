@@ -110,8 +110,13 @@ typedef struct kernel {
     int64_t k_len, a_kstride, b_kstride;
 } kernel;
 
+/* An assign, applied after the run: param dst <- new value src (equal
+ * sizes).  in_place: the kernel computing the new value stores it into the
+ * param itself (pass_assign_in_place) and src is never written; nothing is
+ * left to copy, but the param still changes at each run. */
 typedef struct k_copy {
-    uint32_t dst, src; /* buffers of equal size: param <- new value */
+    uint32_t dst, src;
+    bool in_place;
 } k_copy;
 
 typedef struct k_output {
@@ -209,10 +214,18 @@ int64_t k_plan_lower_bound(const k_program *p);
 const char *k_inplace_refusal(const k_program *p, const k_live *live, int t,
                               uint32_t x, uint32_t o);
 
+/* NULL when map kernel t may store param P's new value, held in buffer o
+ * (a temp, or P itself once rewritten), straight into P: t reads P only at
+ * the element it stores, nothing after t reads P's old value, nobody else
+ * reads the new one; otherwise why not, as a phrase. */
+const char *k_assign_in_place_refusal(const k_program *p, int t, uint32_t P,
+                                      uint32_t o);
+
 /* Prove the plan: temps live at the same time share no byte unless they
  * are a legal in-place pair, every temp lies inside the arena at an
  * aligned offset, non-temps have no offset, no temp is read before it is
- * written.  KILN_OK, or an error with the first violation in err. */
+ * written, a param is stored only by its legal in-place assign.  KILN_OK,
+ * or an error with the first violation in err. */
 kiln_status k_check_plan(const k_program *p, char *err, size_t len);
 
 /* Do buffers a and b occupy overlapping arena bytes (both temps)?  True

@@ -1189,7 +1189,7 @@ static bool copies_and_outputs(fz *f)
         if (!c)
             return false;
         p->copies = c;
-        p->copies[p->ncopies++] = (k_copy){p->node_buf[n->in[0]], p->node_buf[n->in[1]]};
+        p->copies[p->ncopies++] = (k_copy){p->node_buf[n->in[0]], p->node_buf[n->in[1]], false};
     }
     for (uint32_t o = 0; o < g->noutputs; o++)
         p->outputs[p->noutputs++] = (k_output){g->outputs[o].name, p->node_buf[g->outputs[o].node]};

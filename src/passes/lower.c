@@ -5,7 +5,8 @@
  * decompose (composite ops into primitives) -> simplify -> fuse.c (fused,
  * or one kernel per node when fusion is off: the same code path, so
  * "fused vs unfused" compares like with like and the decision log says
- * why each edge stayed a boundary) -> memory plan, proved in debug builds.
+ * why each edge stayed a boundary) -> assigns in place -> memory plan,
+ * proved in debug builds.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,7 @@ k_program *pass_lower_program(const kiln_graph *g, bool fuse, char *err,
         k_program_free(p);
         return NULL;
     }
+    pass_assign_in_place(p);
     k_plan_memory(p);
 #ifndef NDEBUG
     /* every plan is proved before use in debug builds (and the tests) */

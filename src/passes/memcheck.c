@@ -87,7 +87,8 @@ void k_live_ranges(const k_program *p, k_live *live)
     for (int o = 0; o < p->noutputs; o++)
         survive(p, live, p->outputs[o].buf);
     for (int c = 0; c < p->ncopies; c++)
-        survive(p, live, p->copies[c].src);
+        if (!p->copies[c].in_place)
+            survive(p, live, p->copies[c].src);
 }
 
 /* ---- in-place legality ------------------------------------------------- */
@@ -226,6 +227,99 @@ const char *k_inplace_refusal(const k_program *p, const k_live *live, int t,
     return access_refusal(p, k, x, o);
 }
 
+/* ---- assigns in place ------------------------------------------------- */
+
+/* Which kernel stores buffer b: its index, -1 for none, -2 for several. */
+static int sole_writer(const k_program *p, uint32_t b)
+{
+    int w = -1;
+    for (int t = 0; t < p->nk; t++)
+        for (int a = 0; a < p->k[t].nacc; a++)
+            if (p->k[t].acc[a].buf == b && store_index(&p->k[t], a) >= 0) {
+                if (w >= 0 && w != t)
+                    return -2;
+                w = t;
+            }
+    return w;
+}
+
+/* The refusal for kernel t storing param P's new value (held in buffer o:
+ * a temp, or P itself once rewritten) straight into P.  Besides the
+ * in-place rules above for t's own reads of P, the old value must be dead
+ * once t starts storing: no later kernel, output or other assign reads P,
+ * and the new value o is needed by nobody but the assign. */
+const char *k_assign_in_place_refusal(const k_program *p, int t, uint32_t P,
+                                      uint32_t o)
+{
+    if (t < 0 || t >= p->nk)
+        return "no such kernel";
+    if (P >= p->nbuf || p->buf[P].kind != KB_PARAM)
+        return "the destination is not a param";
+    if (o >= p->nbuf || (o != P && p->buf[o].kind != KB_TEMP))
+        return "the new value is neither a temp nor the param";
+    const kernel *k = &p->k[t];
+    if (k->kind != K_MAP)
+        return "only map kernels store a param in place";
+    if (buf_bytes(&p->buf[P]) != buf_bytes(&p->buf[o]) ||
+        p->buf[P].dtype != p->buf[o].dtype)
+        return "the new value's type differs from the param's";
+    int s = -1;
+    const k_access *out = NULL;
+    for (int a = 0; a < k->nacc; a++)
+        if (k->acc[a].buf == o && store_index(k, a) >= 0) {
+            if (out)
+                return "the kernel stores the new value twice";
+            out = &k->acc[a];
+            s = store_index(k, a);
+        }
+    if (!out)
+        return "the kernel does not store the new value";
+    if (out->guarded || !injective(k, out))
+        return "the new value is stored through a guarded or non-injective map";
+    for (int a = 0; a < k->nacc; a++) {
+        const k_access *x = &k->acc[a];
+        if ((x->buf != P && x->buf != o) || x == out)
+            continue;
+        if (x->buf == P && store_index(k, a) >= 0)
+            return "the kernel stores the param besides its new value";
+        if (x->buf == o && o != P)
+            return "the kernel reads back the new value";
+        if (x->guarded || !same_map(k, x, out))
+            return "the param is read through a different index map than its "
+                   "new value's store";
+    }
+    for (int u = 0; u < p->nk; u++) {
+        if (u == t)
+            continue;
+        for (int a = 0; a < p->k[u].nacc; a++) {
+            uint32_t b = p->k[u].acc[a].buf;
+            if (b == o && o != P)
+                return "another kernel reads the new value";
+            if (b == P && (u > t || store_index(&p->k[u], a) >= 0))
+                return "a later kernel reads the param's old value";
+        }
+    }
+    for (int i = 0; i < p->noutputs; i++)
+        if (p->outputs[i].buf == P || p->outputs[i].buf == o)
+            return "the param or its new value is an output";
+    int copies = 0;
+    for (int i = 0; i < p->ncopies; i++) {
+        const k_copy *c = &p->copies[i];
+        if (c->dst == P && (c->src == o || (o == P && c->in_place)))
+            copies++;
+        else if (c->src == P || c->src == o || c->dst == P)
+            return "another assign reads the param or its new value";
+    }
+    if (copies != 1)
+        return "the param is not assigned exactly this value once";
+    uint8_t *mark = ir_alloc(p->g, (size_t)k->nexpr + 1);
+    if (!mark)
+        return "out of memory while checking load order";
+    bool ok = loads_precede(k, P, s, mark);
+    ir_free(p->g, mark);
+    return ok ? NULL : "a value stored after the new value still loads the param";
+}
+
 /* ---- the checker ------------------------------------------------------- */
 
 bool k_buffers_share(const k_program *p, uint32_t a, uint32_t b)
@@ -315,6 +409,34 @@ static kiln_status check_pair(const k_program *p, const k_live *live, uint32_t a
          (long long)(p->buf[b].offset + buf_bytes(&p->buf[b])), lb->write, lb->last);
 }
 
+/* A kernel may store a param only as the in-place assign that a copy
+ * marked in_place records, and only when that is legal. */
+static kiln_status check_param_stores(const k_program *p, uint32_t b, char *err,
+                                      size_t len)
+{
+    char who[200];
+    if (p->buf[b].kind != KB_PARAM)
+        return KILN_OK;
+    bool in_place = false;
+    for (int i = 0; i < p->ncopies; i++)
+        in_place |= p->copies[i].dst == b && p->copies[i].in_place;
+    int t = sole_writer(p, b);
+    if (t == -1 && !in_place)
+        return KILN_OK;
+    if (t == -1)
+        FAIL("%s is assigned in place but no kernel stores it", describe(p, b, who, sizeof who));
+    if (t == -2)
+        FAIL("%s is stored by several kernels", describe(p, b, who, sizeof who));
+    if (!in_place)
+        FAIL("kernel %d stores %s, which is not assigned in place", t,
+             describe(p, b, who, sizeof who));
+    const char *why = k_assign_in_place_refusal(p, t, b, b);
+    if (why)
+        FAIL("%s assigned in place by kernel %d is not legal: %s",
+             describe(p, b, who, sizeof who), t, why);
+    return KILN_OK;
+}
+
 kiln_status k_check_plan(const k_program *p, char *err, size_t len)
 {
     k_live *live = ir_alloc(p->g, (p->nbuf ? p->nbuf : 1) * sizeof *live);
@@ -330,6 +452,8 @@ kiln_status k_check_plan(const k_program *p, char *err, size_t len)
     }
     for (uint32_t b = 0; b < p->nbuf && s == KILN_OK; b++)
         s = check_buffer(p, live, b, err, len);
+    for (uint32_t b = 0; b < p->nbuf && s == KILN_OK; b++)
+        s = check_param_stores(p, b, err, len);
     for (uint32_t a = 0; a < p->nbuf && s == KILN_OK; a++) {
         if (!is_temp(p, a))
             continue;

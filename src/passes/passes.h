@@ -51,6 +51,9 @@ struct k_program;
  * failure returns NULL when out of memory, or a program whose graph holds
  * the error. */
 struct k_program *pass_fuse(kiln_graph *g, bool fuse);
+/* Assigns whose new value a map kernel can store straight into the param
+ * (assign_in_place.c); run before the memory plan. */
+void pass_assign_in_place(struct k_program *p);
 /* decompose + simplify + fuse + memory plan of a copy of g; NULL with a
  * message. */
 struct k_program *pass_lower_program(const kiln_graph *g, bool fuse,

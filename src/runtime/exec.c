@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "exec.h"
+#include "fpenv.h"
 
 struct rt_exec {
     kiln_allocator alloc;
     rt_pool *pool;
     rt_step *steps;
     int nsteps, threads;
+    bool flush; /* subnormals to zero while kernels run (fpenv.h) */
     size_t scratch_bytes;
     unsigned char *scratch; /* threads slots, 64-byte aligned */
     void *scratch_raw;
@@ -26,6 +28,10 @@ typedef struct chunk_ctx {
 static void run_chunk(void *arg, int64_t begin, int64_t end)
 {
     chunk_ctx *c = arg;
+    if (c->e->flush && !rt_fpenv_flushing()) { /* a worker: kiln's own thread */
+        rt_fpenv ignored;
+        rt_fpenv_flush(&ignored);
+    }
     int slot = atomic_fetch_add_explicit(&c->next_slot, 1, memory_order_relaxed);
     void *scratch = c->e->scratch ? c->e->scratch + (size_t)slot * c->e->scratch_bytes
                                   : NULL;
@@ -33,7 +39,7 @@ static void run_chunk(void *arg, int64_t begin, int64_t end)
 }
 
 rt_exec *rt_exec_new(const kiln_allocator *a, const rt_step *steps, int nsteps,
-                     size_t scratch_bytes, int threads)
+                     size_t scratch_bytes, int threads, bool flush_denormals)
 {
     rt_exec *e = a->malloc(sizeof *e, a->user);
     if (!e)
@@ -41,6 +47,7 @@ rt_exec *rt_exec_new(const kiln_allocator *a, const rt_step *steps, int nsteps,
     memset(e, 0, sizeof *e);
     e->alloc = *a;
     e->threads = threads;
+    e->flush = flush_denormals;
     e->nsteps = nsteps;
     e->scratch_bytes = (scratch_bytes + 63) / 64 * 64;
     e->steps = a->malloc((size_t)(nsteps ? nsteps : 1) * sizeof *steps, a->user);
@@ -70,6 +77,9 @@ void rt_exec_free(rt_exec *e)
 
 void rt_exec_run(rt_exec *e, void **bufs)
 {
+    rt_fpenv caller;
+    if (e->flush)
+        rt_fpenv_flush(&caller);
     for (int i = 0; i < e->nsteps; i++) {
         const rt_step *s = &e->steps[i];
         if (!e->pool || s->range / 2 < s->grain) { /* as the pool decides */
@@ -80,4 +90,6 @@ void rt_exec_run(rt_exec *e, void **bufs)
         atomic_init(&c.next_slot, 0);
         rt_pool_parallel_for(e->pool, s->range, s->grain, run_chunk, &c);
     }
+    if (e->flush)
+        rt_fpenv_restore(&caller);
 }

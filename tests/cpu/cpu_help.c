@@ -243,7 +243,8 @@ kiln_program *ch_compile_with(kiln_graph *g, const kiln_compile_options *o,
 kiln_program *ch_compile(kiln_graph *g, kiln_backend b, int threads,
                          ch_stats *st, const char *what)
 {
-    kiln_compile_options o = {.backend = b, .threads = threads};
+    /* the oracle computes with IEEE subnormals, and so must the code */
+    kiln_compile_options o = {.backend = b, .threads = threads, .keep_denormals = 1};
     return ch_compile_with(g, &o, st, what);
 }
 
@@ -406,7 +407,8 @@ void ch_compare_all(ch_ctx *c, kiln_program *p[CH_NPROG], char kind, int run)
 void ch_compile_all(ch_ctx *c, kiln_program *p[CH_NPROG])
 {
     record_ops(c);
-    kiln_compile_options unfused = {.backend = KILN_BACKEND_CPU, .threads = 1, .no_fuse = 1};
+    kiln_compile_options unfused = {.backend = KILN_BACKEND_CPU, .threads = 1, .no_fuse = 1,
+                                    .keep_denormals = 1};
     p[0] = ch_compile(c->g, KILN_BACKEND_REF, 0, NULL, c->what);
     p[1] = ch_compile(c->g, KILN_BACKEND_CPU, 1, c->stats, c->what);
     p[2] = ch_compile(c->g, KILN_BACKEND_CPU, 2, NULL, c->what);

@@ -249,20 +249,25 @@ static int broken_guard(const emu_buffers *eb)
 bool emu_apply_copies(const k_program *kp, emu_buffers *eb, char *err, size_t errlen)
 {
     size_t total = 1;
-    for (int i = 0; i < kp->ncopies; i++)
-        total += emu_buffer_bytes(kp, kp->copies[i].src);
+    for (int i = 0; i < kp->ncopies; i++) /* in_place: the kernel stored it */
+        if (!kp->copies[i].in_place)
+            total += emu_buffer_bytes(kp, kp->copies[i].src);
     unsigned char *stage = malloc(total), *s = stage;
     if (!stage) {
         snprintf(err, errlen, "emu: out of memory");
         return false;
     }
     for (int i = 0; i < kp->ncopies; i++) {
+        if (kp->copies[i].in_place)
+            continue;
         size_t n = emu_buffer_bytes(kp, kp->copies[i].src);
         memcpy(s, eb->kb[kp->copies[i].src], n);
         s += n;
     }
     s = stage;
     for (int i = 0; i < kp->ncopies; i++) {
+        if (kp->copies[i].in_place)
+            continue;
         size_t n = emu_buffer_bytes(kp, kp->copies[i].dst);
         memcpy(eb->kb[kp->copies[i].dst], s, n);
         s += n;

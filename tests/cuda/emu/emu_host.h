@@ -62,7 +62,8 @@ bool emu_run_kernels(emu_module *m, const k_program *kp, const cuda_source *cs,
  * several programs share one translation unit (one NVRTC and one host
  * compile).  false when out of memory. */
 bool emu_batch_source(char **text, size_t *len, const char *src, int prog);
-/* The assign copies after the last kernel: every source is read before
+/* The assign copies after the last kernel (but those in_place, done by
+ * their kernel): every source is read before
  * any destination is written.  false when out of memory. */
 bool emu_apply_copies(const k_program *kp, emu_buffers *eb, char *err, size_t errlen);
 

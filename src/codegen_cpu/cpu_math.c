@@ -201,6 +201,26 @@ static LLVMValueRef horner(const mx *m, LLVMValueRef x, const double *c, int n)
     return r;
 }
 
+/* The same polynomial by Estrin's scheme: pairs a + b x, then pairs of
+ * those with x^2, x^4, ...: about log2(n) dependent multiply-adds instead
+ * of n.  In a long fused kernel the out-of-order window holds only a few
+ * iterations, so the critical path, not the operation count, sets the
+ * speed (bench/fusion.c workload (a)). */
+static LLVMValueRef estrin(const mx *m, LLVMValueRef x, const double *c, int n)
+{
+    LLVMValueRef t[16];
+    int len = 0;
+    for (int i = n - 1; i >= 0; i -= 2) /* ascending powers */
+        t[len++] = i > 0 ? mad(m, k(m, c[i - 1]), x, k(m, c[i])) : k(m, c[i]);
+    for (LLVMValueRef p = mul(m, x, x); len > 1; p = mul(m, p, p)) {
+        int j = 0;
+        for (int i = 0; i < len; i += 2)
+            t[j++] = i + 1 < len ? mad(m, t[i + 1], p, t[i]) : t[i];
+        len = j;
+    }
+    return t[0];
+}
+
 /* NaN-preserving clamp: fcmp with NaN is false, so NaN passes through. */
 static LLVMValueRef clamp(const mx *m, LLVMValueRef x, double lo, double hi)
 {
@@ -286,14 +306,16 @@ static LLVMValueRef exp_reduce(const mx *m, LLVMValueRef h, LLVMValueRef l,
     if (l) /* a clamped argument's low part would pull it back in range */
         l = sel(m, cmp(m, LLVMRealOEQ, hc, h), l, k(m, 0));
     h = hc;
-    LLVMValueRef shifted = add(m, mul(m, h, k(m, LOG2E)), k(m, c->shifter));
+    /* multiply-adds where the target fuses them: n ln2hi is exact, so
+     * the high step gives the same r either way; the others only gain */
+    LLVMValueRef shifted = mad(m, h, k(m, LOG2E), k(m, c->shifter));
     LLVMValueRef nf = sub(m, shifted, k(m, c->shifter));
     *n = isub(m, as_int(m, shifted), as_int(m, k(m, c->shifter)));
-    LLVMValueRef r = sub(m, h, mul(m, nf, k(m, c->ln2hi)));
-    r = sub(m, r, mul(m, nf, k(m, c->ln2lo)));
+    LLVMValueRef r = mad(m, nf, k(m, -c->ln2hi), h);
+    r = mad(m, nf, k(m, -c->ln2lo), r);
     if (l)
         r = add(m, r, l);
-    LLVMValueRef q = horner(m, r, c->q, c->nq);
+    LLVMValueRef q = estrin(m, r, c->q, c->nq);
     return mad(m, mul(m, r, r), q, r);
 }
 
@@ -466,9 +488,8 @@ static LLVMValueRef emit_sigmoid(const mx *m, LLVMValueRef x)
 {
     LLVMValueRef one = k(m, 1);
     LLVMValueRef w = emit_exp(m, neg(m, fabs_(m, x)));
-    LLVMValueRef den = add(m, one, w);
-    return sel(m, cmp(m, LLVMRealOGE, x, k(m, 0)), quot(m, one, den),
-               quot(m, w, den));
+    LLVMValueRef den = add(m, one, w); /* one division, of either numerator */
+    return quot(m, sel(m, cmp(m, LLVMRealOGE, x, k(m, 0)), one, w), den);
 }
 
 /* gelu(x) = x sigmoid(t), t = 2 sqrt(2/pi) (x + 0.044715 x^3) = x (A + B x^2)

@@ -14,6 +14,7 @@
 #define USAGE                                                            \
     "kiln compile FILE -o PATH [--name PREFIX] [--cpu native|CPU] "      \
     "[--no-fuse]\n"                                                      \
+    "                    [--keep-denormals]\n"                              \
     "                    [--backend cpu|cuda] [--cuda-arch ARCH]"
 
 const char cli_compile_help[] =
@@ -31,6 +32,8 @@ const char cli_compile_help[] =
     "  --cpu CPU       native (default: this host) or an LLVM CPU name\n"
     "                  such as x86-64-v3, to run on other machines\n"
     "  --no-fuse       one kernel per node\n"
+    "  --keep-denormals  compute with IEEE subnormals (by default the\n"
+    "                  object flushes them to zero while it runs)\n"
     "  --backend B     cpu (default) or cuda: write PATH.cu, the CUDA C of\n"
     "                  every kernel, and PATH.ptx (or PATH.cubin for an\n"
     "                  sm_XY arch) compiled by NVRTC; needs no GPU\n"
@@ -39,7 +42,7 @@ const char cli_compile_help[] =
 typedef struct aot_args {
     const char *file, *path, *name, *cpu, *arch;
     kiln_backend backend;
-    int no_fuse;
+    int no_fuse, keep_denormals;
 } aot_args;
 
 static int parse_one(aot_args *a, int argc, char **argv, int *i)
@@ -62,6 +65,8 @@ static int parse_one(aot_args *a, int argc, char **argv, int *i)
     else if (missing)
         return cli_usage("compile", USAGE, "option '%s' needs a value",
                          argv[*i]);
+    else if (strcmp(argv[*i], "--keep-denormals") == 0)
+        a->keep_denormals = 1;
     else if (strcmp(argv[*i], "--no-fuse") == 0)
         a->no_fuse = 1;
     else if (argv[*i][0] == '-' && argv[*i][1] != 0)
@@ -145,7 +150,7 @@ int cli_compile(int argc, char **argv)
     if (!g)
         return CLI_USER;
     kiln_aot_options o = {.name = a.name, .path = a.path, .cpu = a.cpu,
-                          .no_fuse = a.no_fuse};
+                          .no_fuse = a.no_fuse, .keep_denormals = a.keep_denormals};
     if (a.backend == KILN_BACKEND_CUDA)
         rc = compile_cuda(&a, g);
     else if (kiln_compile_aot(g, &o) != KILN_OK)

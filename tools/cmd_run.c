@@ -12,6 +12,7 @@
 
 #define USAGE                                                              \
     "kiln run FILE [--backend ref|cpu|cuda] [--no-fuse] [--threads N]\n"   \
+    "                [--keep-denormals]\n"                                \
     "                [--seed N] [--input NAME=FILE.bin ...] [--out DIR]\n" \
     "                [--steps N] [--quiet] [--timings]\n"                  \
     "                [--dump-after=PASS[,PASS...]|all]"
@@ -31,6 +32,8 @@ const char cli_run_help[] =
     "                       compiled kernels across runs)\n"
     "  --no-fuse            one kernel per node (cpu)\n"
     "  --threads N          worker threads (cpu; default 0: one per core)\n"
+    "  --keep-denormals     compute with IEEE subnormals (cpu; by default\n"
+    "                       they are flushed to zero, see kiln.h)\n"
     "  --seed N             seed for inputs not given by --input (default 0):\n"
     "                       floating uniform in [-1, 1), i32 in [0, 4),\n"
     "                       bool 0 or 1\n"
@@ -106,6 +109,8 @@ static int parse_one(run_args *a, int argc, char **argv, int *i)
     const char *arg = argv[*i];
     if (strcmp(arg, "--no-fuse") == 0)
         a->opts.no_fuse = 1;
+    else if (strcmp(arg, "--keep-denormals") == 0)
+        a->opts.keep_denormals = 1;
     else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0)
         a->quiet = 1;
     else if (strcmp(arg, "--timings") == 0)

@@ -167,6 +167,18 @@ static bool loads_precede(const kernel *k, uint32_t x, int s, uint8_t *mark)
     return true;
 }
 
+/* NULL when loads_precede(k, x, s), else `why`. */
+static const char *load_order_refusal(const k_program *p, const kernel *k, uint32_t x,
+                                      int s, const char *why)
+{
+    uint8_t *mark = ir_alloc(p->g, (size_t)k->nexpr + 1);
+    if (!mark)
+        return "out of memory while checking load order";
+    bool ok = loads_precede(k, x, s, mark);
+    ir_free(p->g, mark);
+    return ok ? NULL : why;
+}
+
 /* The refusal for the accesses of kernel k (map kind, x dying there). */
 static const char *access_refusal(const k_program *p, const kernel *k,
                                   uint32_t x, uint32_t o)
@@ -195,12 +207,7 @@ static const char *access_refusal(const k_program *p, const kernel *k,
             return "the input is read through a different index map than the "
                    "output's store (offset or strides differ)";
     }
-    uint8_t *mark = ir_alloc(p->g, (size_t)k->nexpr + 1);
-    if (!mark)
-        return "out of memory while checking load order";
-    bool ok = loads_precede(k, x, s, mark);
-    ir_free(p->g, mark);
-    return ok ? NULL : "a value stored after the output still loads the input";
+    return load_order_refusal(p, k, x, s, "a value stored after the output still loads the input");
 }
 
 const char *k_inplace_refusal(const k_program *p, const k_live *live, int t,
@@ -312,12 +319,8 @@ const char *k_assign_in_place_refusal(const k_program *p, int t, uint32_t P,
     }
     if (copies != 1)
         return "the param is not assigned exactly this value once";
-    uint8_t *mark = ir_alloc(p->g, (size_t)k->nexpr + 1);
-    if (!mark)
-        return "out of memory while checking load order";
-    bool ok = loads_precede(k, P, s, mark);
-    ir_free(p->g, mark);
-    return ok ? NULL : "a value stored after the new value still loads the param";
+    return load_order_refusal(p, k, P, s,
+                              "a value stored after the new value still loads the param");
 }
 
 /* ---- the checker ------------------------------------------------------- */

@@ -18,6 +18,7 @@
 
 #include "backends.h"
 #include "kiln.h"
+#include "workloads.h"
 
 static void bind_inputs(kiln_program *p)
 {
@@ -76,62 +77,6 @@ static int measure(kiln_graph *g, int runs, result *r)
     return 0;
 }
 
-static kiln_graph *chain(int64_t n)
-{
-    kiln_graph *g = kiln_graph_new();
-    kiln_node x = kiln_input(g, "x", KILN_F32, 1, &n);
-    kiln_node a = kiln_tanh(g, kiln_add(g, kiln_mul(g, x, kiln_scalar(g, KILN_F32, 0.5)),
-                                        kiln_scalar(g, KILN_F32, 0.1)));
-    kiln_node y = kiln_add(g, kiln_mul(g, a, kiln_sigmoid(g, x)),
-                           kiln_relu(g, kiln_sub(g, x, kiln_scalar(g, KILN_F32, 0.2))));
-    kiln_output(g, "y", y);
-    return g;
-}
-
-static kiln_graph *softmax(void)
-{
-    kiln_graph *g = kiln_graph_new();
-    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){4096, 1024});
-    kiln_output(g, "y", kiln_softmax(g, x, 1));
-    return g;
-}
-
-static kiln_graph *layernorm(void)
-{
-    kiln_graph *g = kiln_graph_new();
-    int ax = 1;
-    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){4096, 1024});
-    kiln_node xc = kiln_sub(g, x, kiln_mean(g, x, 1, &ax, 1));
-    kiln_node var = kiln_mean(g, kiln_square(g, xc), 1, &ax, 1);
-    kiln_output(g, "y", kiln_mul(g, xc, kiln_rsqrt(g, kiln_add(g, var,
-                                                     kiln_scalar(g, KILN_F32, 1e-5)))));
-    return g;
-}
-
-static kiln_node dense(kiln_graph *g, kiln_node x, int64_t in, int64_t out, int i)
-{
-    char w[8], b[8];
-    snprintf(w, sizeof w, "w%d", i);
-    snprintf(b, sizeof b, "b%d", i);
-    kiln_node W = kiln_param(g, w, KILN_F32, 2, (int64_t[]){in, out},
-                             kiln_init_glorot((uint32_t)i));
-    kiln_node B = kiln_param(g, b, KILN_F32, 1, &out, kiln_init_zeros());
-    return kiln_add(g, kiln_matmul(g, x, W), B);
-}
-
-static kiln_graph *mlp_step(int64_t batch)
-{
-    kiln_graph *g = kiln_graph_new();
-    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){batch, 784});
-    kiln_node y = kiln_input(g, "y", KILN_I32, 1, &batch);
-    kiln_node h = kiln_relu(g, dense(g, x, 784, 256, 1));
-    h = kiln_relu(g, dense(g, h, 256, 128, 2));
-    kiln_node loss = kiln_softmax_cross_entropy(g, dense(g, h, 128, 10, 3), y);
-    kiln_output(g, "loss", loss);
-    kiln_adam(g, loss, &(kiln_adam_options){.lr = 1e-3});
-    return g;
-}
-
 static void row(const char *name, const result *r, double bytes, double roof)
 {
     double gbs = bytes / r->ms[0] / 1e6;
@@ -143,7 +88,7 @@ static void row(const char *name, const result *r, double bytes, double roof)
  * difference of the losses.  -1 when either cannot run. */
 static double mlp_vs_reference(int64_t batch, float *first, float *last)
 {
-    kiln_graph *g = mlp_step(batch);
+    kiln_graph *g = wl_mlp_step(batch);
     kiln_program *p[2] = {compile(g, KILN_BACKEND_CUDA, 0), compile(g, KILN_BACKEND_REF, 0)};
     double worst = -1;
     for (int k = 0; p[0] && p[1] && k < 2; k++)
@@ -173,7 +118,7 @@ static double mlp_vs_reference(int64_t batch, float *first, float *last)
 
 static double copy_roof(int runs, size_t bytes)
 {
-    kiln_graph *g = chain(16);
+    kiln_graph *g = wl_chain(16);
     kiln_program *p = compile(g, KILN_BACKEND_CUDA, 0);
     double gbps = -1;
     if (p && kiln_backend_cuda_copy_gbps(p, bytes, runs, &gbps) != KILN_OK) {
@@ -200,15 +145,15 @@ int main(int argc, char **argv)
     printf("%-28s %9s %9s %8s %4s %5s %8s %7s\n", "workload", "fused", "unfused",
            "speedup", "kern", "kern", "GB/s", "roof");
     result r;
-    kiln_graph *g = chain(n);
+    kiln_graph *g = wl_chain(n);
     if (measure(g, runs, &r) == 0)
         row("(a) 8-op chain, 16M f32", &r, 8.0 * (double)n, roof);
     kiln_graph_free(g);
-    g = softmax();
+    g = wl_softmax();
     if (measure(g, runs, &r) == 0)
         row("(b) softmax 4096x1024", &r, 8.0 * 4096 * 1024, roof);
     kiln_graph_free(g);
-    g = layernorm();
+    g = wl_layernorm();
     if (measure(g, runs, &r) == 0)
         row("(c) layer norm 4096x1024", &r, 8.0 * 4096 * 1024, roof);
     kiln_graph_free(g);
@@ -217,7 +162,7 @@ int main(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "(%c) MLP Adam step, B=%lld", i ? 'e' : 'd',
                  (long long)batches[i]);
-        g = mlp_step(batches[i]);
+        g = wl_mlp_step(batches[i]);
         if (measure(g, runs, &r) == 0)
             row(name, &r, 4.0 * (double)batches[i] * 785, roof);
         kiln_graph_free(g);

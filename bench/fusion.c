@@ -20,6 +20,7 @@
 
 #include "chain_ref.h"
 #include "kiln.h"
+#include "workloads.h"
 
 static double now_ms(void)
 {
@@ -101,61 +102,6 @@ static int measure(kiln_graph *g, int threads, int runs, result *r)
     return 0;
 }
 
-static kiln_graph *chain(int64_t n)
-{
-    kiln_graph *g = kiln_graph_new();
-    kiln_node x = kiln_input(g, "x", KILN_F32, 1, &n);
-    kiln_node a = kiln_tanh(g, kiln_add(g, kiln_mul(g, x, kiln_scalar(g, KILN_F32, 0.5)),
-                                        kiln_scalar(g, KILN_F32, 0.1)));
-    kiln_node y = kiln_add(g, kiln_mul(g, a, kiln_sigmoid(g, x)),
-                           kiln_relu(g, kiln_sub(g, x, kiln_scalar(g, KILN_F32, 0.2))));
-    kiln_output(g, "y", y);
-    return g;
-}
-
-static kiln_graph *softmax(void)
-{
-    kiln_graph *g = kiln_graph_new();
-    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){4096, 1024});
-    kiln_output(g, "y", kiln_softmax(g, x, 1));
-    return g;
-}
-
-static kiln_graph *layernorm(void)
-{
-    kiln_graph *g = kiln_graph_new();
-    int ax = 1;
-    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){4096, 1024});
-    kiln_node xc = kiln_sub(g, x, kiln_mean(g, x, 1, &ax, 1));
-    kiln_node var = kiln_mean(g, kiln_square(g, xc), 1, &ax, 1);
-    kiln_node y = kiln_mul(g, xc, kiln_rsqrt(g, kiln_add(g, var, kiln_scalar(g, KILN_F32, 1e-5))));
-    kiln_output(g, "y", y);
-    return g;
-}
-
-static kiln_node dense(kiln_graph *g, kiln_node x, int64_t in, int64_t out, int i)
-{
-    char w[8], b[8];
-    snprintf(w, sizeof w, "w%d", i);
-    snprintf(b, sizeof b, "b%d", i);
-    kiln_node W = kiln_param(g, w, KILN_F32, 2, (int64_t[]){in, out}, kiln_init_glorot((uint32_t)i));
-    kiln_node B = kiln_param(g, b, KILN_F32, 1, &out, kiln_init_zeros());
-    return kiln_add(g, kiln_matmul(g, x, W), B);
-}
-
-static kiln_graph *mlp_step(int64_t batch)
-{
-    kiln_graph *g = kiln_graph_new();
-    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){batch, 784});
-    kiln_node y = kiln_input(g, "y", KILN_I32, 1, &batch);
-    kiln_node h = kiln_relu(g, dense(g, x, 784, 256, 1));
-    h = kiln_relu(g, dense(g, h, 256, 128, 2));
-    kiln_node loss = kiln_softmax_cross_entropy(g, dense(g, h, 128, 10, 3), y);
-    kiln_output(g, "loss", loss);
-    kiln_adam(g, loss, &(kiln_adam_options){.lr = 1e-3});
-    return g;
-}
-
 /* The eight GEMMs of one MLP step (3 forward, 5 backward), alone. */
 static kiln_graph *mlp_matmuls(int64_t B)
 {
@@ -192,7 +138,7 @@ int main(int argc, char **argv)
            "kern", "kern", "GB/s", "GB/s");
     result r;
     int64_t n = 16 << 20;
-    kiln_graph *g = chain(n);
+    kiln_graph *g = wl_chain(n);
     if (measure(g, threads, runs, &r) == 0) {
         row("(a) 8-op chain, 16M f32", &r, 8.0 * n);
         float *x = malloc((size_t)n * 4), *y = malloc((size_t)n * 4);
@@ -212,18 +158,18 @@ int main(int argc, char **argv)
         free(y);
     }
     kiln_graph_free(g);
-    g = softmax();
+    g = wl_softmax();
     if (measure(g, threads, runs, &r) == 0)
         row("(b) softmax 4096x1024", &r, 8.0 * 4096 * 1024);
     kiln_graph_free(g);
-    g = layernorm();
+    g = wl_layernorm();
     if (measure(g, threads, runs, &r) == 0)
         row("(c) layer norm 4096x1024", &r, 8.0 * 4096 * 1024);
     kiln_graph_free(g);
     int64_t batches[2] = {128, 1024};
     for (int i = 0; i < 2; i++) {
         char name[64];
-        g = mlp_step(batches[i]);
+        g = wl_mlp_step(batches[i]);
         if (measure(g, threads, runs, &r) == 0) {
             snprintf(name, sizeof name, "(%c) MLP Adam step, B=%lld", i ? 'e' : 'd',
                      (long long)batches[i]);

@@ -34,6 +34,7 @@
 #include <cblas.h>
 
 #include "gemm_jit.h"
+#include "workloads.h"
 
 enum { MAX_THREADS = 2, MAX_SIZES = 8, DEFAULT_RUNS = 7 };
 
@@ -227,30 +228,6 @@ static void print_rows(const bench_row *rows, int count, int json)
 
 /* ---- JIT compile time of a training step ------------------------------ */
 
-static kiln_node dense(kiln_graph *g, kiln_node x, int64_t in, int64_t out, int i)
-{
-    char w[8], b[8];
-    snprintf(w, sizeof w, "w%d", i);
-    snprintf(b, sizeof b, "b%d", i);
-    kiln_node W = kiln_param(g, w, KILN_F32, 2, (int64_t[]){in, out}, kiln_init_glorot((uint32_t)i));
-    kiln_node B = kiln_param(g, b, KILN_F32, 1, &out, kiln_init_zeros());
-    return kiln_add(g, kiln_matmul(g, x, W), B);
-}
-
-static kiln_graph *mlp_adam_step(void)
-{
-    int64_t batch = 128;
-    kiln_graph *g = kiln_graph_new();
-    kiln_node x = kiln_input(g, "x", KILN_F32, 2, (int64_t[]){batch, 784});
-    kiln_node y = kiln_input(g, "y", KILN_I32, 1, &batch);
-    kiln_node h = kiln_relu(g, dense(g, x, 784, 256, 1));
-    h = kiln_relu(g, dense(g, h, 256, 128, 2));
-    kiln_node loss = kiln_softmax_cross_entropy(g, dense(g, h, 128, 10, 3), y);
-    kiln_output(g, "loss", loss);
-    kiln_adam(g, loss, &(kiln_adam_options){.lr = 1e-3});
-    return g;
-}
-
 enum { STAGES = 6 };
 
 /* Median per stage (lower, codegen, optimize, jit, total wall clock, and
@@ -287,7 +264,7 @@ static int compile_times(kiln_graph *g, int threads, int runs, double med[STAGES
 /* Both thread counts, interleaved run by run so noise hits both alike. */
 static int bench_compile(const bench_opts *o)
 {
-    kiln_graph *g = mlp_adam_step();
+    kiln_graph *g = wl_mlp_step(128);
     if (kiln_graph_status(g) != KILN_OK) {
         fprintf(stderr, "bench_gemm: %s\n", kiln_graph_error(g));
         kiln_graph_free(g);

@@ -44,6 +44,20 @@ KILN_API int kiln_dataset_y_shape(const kiln_dataset *d, int64_t *dims);
 KILN_API kiln_dtype kiln_dataset_y_dtype(const kiln_dataset *d);
 /* Class labels: 1 + the largest label; 0 for value targets. */
 KILN_API int kiln_dataset_classes(const kiln_dataset *d);
+/* The name of class i ("setosa"), or NULL when the dataset has no class
+ * names or i is outside [0, number of names).  kiln_read_csv names the
+ * classes of a text label column; kiln_dataset_set_class_names names them
+ * by hand.  Names are kept by kiln_dataset_slice and kiln_dataset_split
+ * (all of them, also in a part that lacks some classes, since they name
+ * the label coding) and by shuffle and standardize (which change d in
+ * place); the string is owned by d. */
+KILN_API const char *kiln_dataset_class_name(const kiln_dataset *d, int i);
+/* Give classes 0..n-1 the names names[0..n) (copied; n >= 1, none NULL,
+ * at least as many names as kiln_dataset_classes), replacing any names
+ * d had; n 0 removes them.  Class labels only. */
+KILN_API kiln_status kiln_dataset_set_class_names(kiln_dataset *d, int n,
+                                                  const char *const *names,
+                                                  char *err, size_t errlen);
 /* Row-major storage: x is size * prod(x_dims) floats, y likewise. */
 KILN_API const float *kiln_dataset_x(const kiln_dataset *d);
 KILN_API const void *kiln_dataset_y(const kiln_dataset *d);
@@ -99,7 +113,8 @@ typedef struct kiln_csv_options {
  * must be finite numbers.  x has sample shape [columns - 1]; class labels
  * are i32 (integer labels as written, 0 <= label < 100000; otherwise names
  * numbered 0, 1, ... in order of first appearance, decided by the first
- * data row); value targets are f32 with sample shape [1].  Errors read
+ * data row, and kiln_dataset_class_name gives the names back); value
+ * targets are f32 with sample shape [1].  Errors read
  * "file:line:col: what" ("file: no data rows" for an empty file). */
 KILN_API kiln_dataset *kiln_read_csv(const char *path,
                                      const kiln_csv_options *opts, char *err,

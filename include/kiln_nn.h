@@ -113,7 +113,8 @@ KILN_API kiln_model *kiln_model_new(int rank, const int64_t *dims);
 KILN_API void kiln_model_free(kiln_model *m);
 KILN_API const char *kiln_model_error(const kiln_model *m);
 /* Append a layer (copied; its name string is copied too).  Layers cannot
- * be added after the first fit, evaluate, predict, save or load. */
+ * be added after the first fit, evaluate, predict, save, load or param
+ * access (kiln_model_param and friends). */
 KILN_API kiln_status kiln_model_add(kiln_model *m, kiln_layer layer);
 /* Seed of weight initialisation, shuffling and dropout (default 1). */
 KILN_API void kiln_model_seed(kiln_model *m, uint64_t seed);
@@ -124,16 +125,60 @@ KILN_API void kiln_model_backend(kiln_model *m, kiln_backend b, int threads);
 /* Build the forward graph by hand: append the model's layers to g on input
  * x ([batch, sample dims...]) and return the output node; params are
  * created in g under the layers' prefixes (the same names fit uses, with
- * the same seeded initial values), so a low-level training loop can train
- * the same model.  training selects dropout; seed/offset may be invalid
- * nodes when no layer needs them.  The invalid node on error (the
- * message in g, or in kiln_model_error for a bad model). */
+ * the same seeded initial values, not the model's current ones: copy those
+ * by name with kiln_model_get_param and kiln_set_param), so a low-level
+ * training loop can train the same model.  training selects dropout;
+ * seed/offset may be invalid nodes when no layer needs them.  The invalid
+ * node on error (the message in g, or in kiln_model_error for a bad
+ * model). */
 KILN_API kiln_node kiln_model_forward(kiln_model *m, kiln_graph *g, kiln_node x,
                                       int training, kiln_node seed,
                                       kiln_node offset);
 
 /* A text summary (one line per layer: name, output shape, params) to f. */
 KILN_API void kiln_model_summary(kiln_model *m, FILE *f);
+
+/* ------------------------------------------------------------------------ */
+/* Params by name                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The model's params are the weights its layers create ("<prefix>.w" and
+ * "<prefix>.b" of a dense layer, whatever a custom layer names), not the
+ * optimizer state (that is in checkpoints only).  Like kiln_get_param and
+ * kiln_set_param for a program:
+ *
+ *   float w[4 * 16];                                  dense 4 -> 16, "l0"
+ *   kiln_model_get_param(m, "l0.w", w, sizeof w);     [in, units] row-major
+ *   kiln_model_set_param(m, "l0.w", w, sizeof w);
+ *
+ * Any time is fine: before the first fit a param holds its seeded initial
+ * value (the one fit would start from) and a value set then is where the
+ * next fit, evaluate or predict starts (nothing re-initialises it); after a
+ * fit it holds the trained value (the restored best one after early
+ * stopping with restore_best), and a value set then is used by the next
+ * evaluate and predict, and the next fit continues from it.  The first of
+ * these calls fixes the layers, like a fit (kiln_model_add fails after).
+ *
+ * Errors (with kiln_model_error): KILN_ERR_NAME for a name that is not a
+ * param of the model, KILN_ERR_SHAPE when nbytes is not numel * dtype size
+ * (the message gives the param's dtype, shape and size),
+ * KILN_ERR_INVALID_ARGUMENT for NULL pointers or an index out of range, or
+ * the error of a bad model (its layers do not fit its input).  A failed
+ * call changes nothing. */
+
+/* Number of params, -1 on error. */
+KILN_API int kiln_model_param_count(kiln_model *m);
+/* Param `index` (0-based, in the order the layers create them) as a
+ * binding of kind 'p': name (owned by m, valid until kiln_model_free),
+ * dtype, rank and dims. */
+KILN_API kiln_status kiln_model_param(kiln_model *m, int index,
+                                      kiln_binding *out);
+/* Copy a param's current value into data (nbytes must match exactly). */
+KILN_API kiln_status kiln_model_get_param(kiln_model *m, const char *name,
+                                          void *data, size_t nbytes);
+/* Overwrite a param's value with data (nbytes must match exactly). */
+KILN_API kiln_status kiln_model_set_param(kiln_model *m, const char *name,
+                                          const void *data, size_t nbytes);
 
 /* ------------------------------------------------------------------------ */
 /* Losses, metrics, optimizers                                              */

@@ -413,7 +413,6 @@ kiln_dataset *kiln_read_csv(const char *path, const kiln_csv_options *opts,
                    .o = opts ? opts : &defaults, .int_labels = -1};
     kiln_status st = parse_all(&s, text, len);
     free(text);
-    free_table(&s.names);
     kiln_dataset *d = NULL;
     if (st == KILN_OK) {
         int64_t xd[1] = {s.ncols - 1}, yd[1] = {1};
@@ -425,9 +424,18 @@ kiln_dataset *kiln_read_csv(const char *path, const kiln_csv_options *opts,
             d = nn_dataset_adopt(s.rows, 1, xd, s.x, KILN_I32, 0, NULL, s.yl,
                                  err, errlen);
             s.yl = NULL;
+            /* Text labels: keep their names for kiln_dataset_class_name. */
+            if (d && s.names.count > 0 &&
+                kiln_dataset_set_class_names(d, s.names.count,
+                                             (const char *const *)s.names.names,
+                                             err, errlen) != KILN_OK) {
+                kiln_dataset_free(d);
+                d = NULL;
+            }
         }
         s.x = NULL;
     }
+    free_table(&s.names);
     free(s.x);
     free(s.yl);
     free(s.yv);

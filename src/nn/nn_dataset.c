@@ -21,6 +21,8 @@ struct kiln_dataset {
     int classes;
     float *x;
     void *y; /* int32_t or float, n * y_numel                        */
+    char **names; /* class names (nnames of them), or NULL          */
+    int nnames;
 };
 
 /* Elements per sample of a shape, or -1 if a dim is bad or it is too big. */
@@ -183,6 +185,9 @@ void kiln_dataset_free(kiln_dataset *d)
         return;
     free(d->x);
     free(d->y);
+    for (int i = 0; i < d->nnames; i++)
+        free(d->names[i]);
+    free(d->names);
     free(d);
 }
 
@@ -212,6 +217,71 @@ kiln_dtype kiln_dataset_y_dtype(const kiln_dataset *d)
 }
 
 int kiln_dataset_classes(const kiln_dataset *d) { return d ? d->classes : 0; }
+
+const char *kiln_dataset_class_name(const kiln_dataset *d, int i)
+{
+    return d && i >= 0 && i < d->nnames ? d->names[i] : NULL;
+}
+
+kiln_status kiln_dataset_set_class_names(kiln_dataset *d, int n,
+                                         const char *const *names, char *err,
+                                         size_t errlen)
+{
+    if (!d || n < 0 || (n > 0 && !names))
+        return nn_data_err(err, errlen, KILN_ERR_INVALID_ARGUMENT,
+                           "class names: NULL dataset or names, or n < 0");
+    if (n > 0 && d->y_dtype != KILN_I32)
+        return nn_data_err(err, errlen, KILN_ERR_INVALID_ARGUMENT,
+                           "class names: the targets are values, not classes");
+    if (n > 0 && n < d->classes)
+        return nn_data_err(err, errlen, KILN_ERR_INVALID_ARGUMENT,
+                           "class names: %d names for %d classes", n,
+                           d->classes);
+    for (int i = 0; i < n; i++)
+        if (!names[i])
+            return nn_data_err(err, errlen, KILN_ERR_INVALID_ARGUMENT,
+                               "class names: name %d is NULL", i);
+    /* Copy everything first so a failure leaves d's names as they were. */
+    char **copy = calloc((size_t)n + 1, sizeof *copy);
+    int ok = copy != NULL;
+    for (int i = 0; ok && i < n; i++) {
+        size_t len = strlen(names[i]) + 1;
+        copy[i] = malloc(len);
+        ok = copy[i] != NULL;
+        if (ok)
+            memcpy(copy[i], names[i], len);
+    }
+    if (!ok) {
+        for (int i = 0; copy && i < n; i++)
+            free(copy[i]);
+        free(copy);
+        return nn_data_err(err, errlen, KILN_ERR_OUT_OF_MEMORY,
+                           "class names: out of memory");
+    }
+    for (int i = 0; i < d->nnames; i++)
+        free(d->names[i]);
+    free(d->names);
+    d->names = n > 0 ? copy : NULL;
+    d->nnames = n;
+    if (n == 0)
+        free(copy);
+    return KILN_OK;
+}
+
+/* A dataset made from d's samples gets d's class names (or is freed). */
+static kiln_dataset *with_names(kiln_dataset *part, const kiln_dataset *d,
+                                char *err, size_t errlen)
+{
+    if (!part || d->nnames == 0)
+        return part;
+    if (kiln_dataset_set_class_names(part, d->nnames,
+                                     (const char *const *)d->names, err,
+                                     errlen) != KILN_OK) {
+        kiln_dataset_free(part);
+        return NULL;
+    }
+    return part;
+}
 const float *kiln_dataset_x(const kiln_dataset *d) { return d ? d->x : NULL; }
 const void *kiln_dataset_y(const kiln_dataset *d) { return d ? d->y : NULL; }
 
@@ -287,8 +357,10 @@ static kiln_dataset *take(const kiln_dataset *d, const int64_t *idx,
         return NULL;
     }
     kiln_dataset_gather(d, idx, count, x, y);
-    return nn_dataset_adopt(count, d->x_rank, d->x_dims, x, d->y_dtype,
-                            d->y_rank, d->y_dims, y, err, errlen);
+    return with_names(nn_dataset_adopt(count, d->x_rank, d->x_dims, x,
+                                       d->y_dtype, d->y_rank, d->y_dims, y,
+                                       err, errlen),
+                      d, err, errlen);
 }
 
 kiln_dataset *kiln_dataset_slice(const kiln_dataset *d, int64_t start,
@@ -307,9 +379,11 @@ kiln_dataset *kiln_dataset_slice(const kiln_dataset *d, int64_t start,
         return NULL;
     }
     int64_t xn = d->x_numel, yn = d->y_numel;
-    return kiln_dataset_new(count, d->x_rank, d->x_dims, d->x + start * xn,
-                            d->y_dtype, d->y_rank, d->y_dims,
-                            (const uint32_t *)d->y + start * yn, err, errlen);
+    kiln_dataset *part =
+        kiln_dataset_new(count, d->x_rank, d->x_dims, d->x + start * xn,
+                         d->y_dtype, d->y_rank, d->y_dims,
+                         (const uint32_t *)d->y + start * yn, err, errlen);
+    return with_names(part, d, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -10,10 +10,10 @@
 #include "nn/nn_internal.h"
 
 /* A program made now holds the seeded initial weights; it needs a copy
- * when a train program exists (which may have moved on). */
+ * when a master exists (which may have moved on). */
 static void mark_fresh(kiln_model *m, nn_prog *prog)
 {
-    prog->synced = m->train.p ? ~(uint64_t)0 : m->version;
+    prog->synced = nn_master(m) ? ~(uint64_t)0 : m->version;
 }
 
 static kiln_status finish_prog(kiln_model *m, nn_prog *prog, kiln_graph *g,

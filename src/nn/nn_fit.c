@@ -139,14 +139,20 @@ kiln_status nn_train_prepare(kiln_model *m, const nn_config *cfg)
     kiln_graph_free(g);
     if (s == KILN_OK)
         s = nn_prog_buffers(m, &next);
+    /* Keep the weights (and the optimizer state when it fits) of the
+     * previous train program, or the ones set before the first. */
     if (s == KILN_OK && m->train.p)
         s = nn_copy_params(m, m->train.p, next.p, 1);
+    else if (s == KILN_OK && m->holder)
+        s = nn_copy_params(m, m->holder, next.p, 0);
     if (s != KILN_OK) {
         nn_prog_free(&next);
         return s;
     }
     nn_prog_free(&m->train);
     m->train = next;
+    kiln_program_free(m->holder);
+    m->holder = NULL;
     return KILN_OK;
 }
 

@@ -3,11 +3,13 @@
  * compiled programs it keeps (train, eval, predict) and the helpers that
  * build their graphs.  Uses only the public headers.
  *
- * Who holds the weights: the train program once it exists (fit, or a
- * load); the eval and predict programs copy the weights from it by name
+ * Who holds the weights (the "master"): the train program once it exists
+ * (fit, save or load); before that the param holder once
+ * kiln_model_get/set_param made one; before that nobody, and every
+ * program starts from the same seeded initialisers, so they agree.  The
+ * eval and predict programs copy the weights from the master by name
  * before they run whenever it has changed since their last copy
- * (m->version counts the changes).  Before any train program exists every
- * program starts from the same seeded initialisers, so they agree.
+ * (m->version counts the changes).
  */
 #ifndef KILN_NN_INTERNAL_H
 #define KILN_NN_INTERNAL_H
@@ -65,6 +67,9 @@ typedef struct nn_prog {
 typedef struct nn_weight {
     char name[KILN_MAX_NAME];
     size_t nbytes;
+    kiln_dtype dtype;
+    int rank;
+    int64_t dims[KILN_MAX_RANK];
 } nn_weight;
 
 struct kiln_model {
@@ -82,7 +87,11 @@ struct kiln_model {
     int have_fit;       /* fit options below are those of the last fit */
     kiln_fit_options last;
     nn_prog train, eval, pred;
-    uint64_t version; /* bumped whenever the train program's weights change */
+    /* Holds the weights read or written by kiln_model_get/set_param while
+     * no train program exists (the forward graph on the reference
+     * backend); the next train program starts from it, then it is freed. */
+    kiln_program *holder;
+    uint64_t version; /* bumped whenever the master's weights change */
     nn_weight *weights;
     int nweights;
     int out_rank; /* output sample shape, once known (-1 before) */
@@ -117,7 +126,9 @@ kiln_status nn_find_weights(kiln_model *m);
  * weights, or (all) every param the two programs share. */
 kiln_status nn_copy_params(kiln_model *m, kiln_program *from, kiln_program *to,
                            int all);
-/* Make prog hold the current weights (from the train program). */
+/* The program holding the current weights (see the top), or NULL. */
+kiln_program *nn_master(const kiln_model *m);
+/* Make prog hold the current weights (from the master). */
 kiln_status nn_sync(kiln_model *m, nn_prog *prog);
 void nn_prog_free(nn_prog *prog);
 /* Allocate prog's staging buffers for cfg. */

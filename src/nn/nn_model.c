@@ -57,6 +57,7 @@ void kiln_model_free(kiln_model *m)
     nn_prog_free(&m->train);
     nn_prog_free(&m->eval);
     nn_prog_free(&m->pred);
+    kiln_program_free(m->holder);
     free(m->layers);
     free(m->prefix);
     free(m->weights);
@@ -349,6 +350,9 @@ kiln_status nn_find_weights(kiln_model *m)
         nn_weight *w = &m->weights[m->nweights++];
         snprintf(w->name, sizeof w->name, "%s", b.name);
         w->nbytes = (size_t)nn_binding_numel(&b) * kiln_dtype_size(b.dtype);
+        w->dtype = b.dtype;
+        w->rank = b.rank;
+        memcpy(w->dims, b.dims, sizeof w->dims);
         if (w->nbytes > m->max_param_bytes)
             m->max_param_bytes = w->nbytes;
     }
@@ -424,11 +428,17 @@ kiln_status nn_copy_params(kiln_model *m, kiln_program *from, kiln_program *to,
     return KILN_OK;
 }
 
+kiln_program *nn_master(const kiln_model *m)
+{
+    return m->train.p ? m->train.p : m->holder;
+}
+
 kiln_status nn_sync(kiln_model *m, nn_prog *prog)
 {
-    if (!m->train.p || prog == &m->train || prog->synced == m->version)
+    kiln_program *from = nn_master(m);
+    if (!from || prog->p == from || prog->synced == m->version)
         return KILN_OK;
-    kiln_status s = nn_copy_params(m, m->train.p, prog->p, 0);
+    kiln_status s = nn_copy_params(m, from, prog->p, 0);
     if (s == KILN_OK)
         prog->synced = m->version;
     return s;

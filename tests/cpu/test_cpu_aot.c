@@ -17,7 +17,14 @@
  *     read the values from before the step, in the JIT and in the object:
  *     after ten steps they hold the hand-computed values, bitwise the same
  *     in both.
- * Skipped (cmocka skip) only when no C compiler runs.
+ *   - on x86-64, y = x * 0.5 over f32[65536] compiled by default and with
+ *     keep_denormals, run by aot_ftz_driver.c: the default object flushes
+ *     a subnormal result and reads a subnormal input as 0, the other keeps
+ *     both (2^-127, 2^-141), in NAME_run and in every NAME_task of
+ *     NAME_run_parallel, and MXCSR's control bits are the caller's after
+ *     every call and every task (also when the caller flushes already).
+ * Skipped (cmocka skip) only when no C compiler runs (or, for the last, off
+ * x86-64).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +309,103 @@ static void aot_case(ch_stats *st, cm_optimizer opt, bool copies, const char *na
     kiln_graph_free(g);
 }
 
+#if defined(__x86_64__)
+typedef struct ftz_line {
+    char label[16];
+    double y0, y1, ylast;
+    int csr_kept, tasks, task_csr_kept;
+} ftz_line;
+
+/* Runs the ftz driver and parses its two lines (run, parallel). */
+static void ftz_run(const char *prog, int caller_ftz, ftz_line out[2])
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' %d", prog, caller_ftz);
+    char *text = capture(cmd);
+    if (!text)
+        fail_msg("cannot run: %s", cmd);
+    const char *at = text;
+    for (int i = 0; i < 2; i++) {
+        char y[3][64];
+        int used = 0;
+        if (sscanf(at, "%15s %63s %63s %63s %d %d %d%n", out[i].label, y[0], y[1], y[2],
+                   &out[i].csr_kept, &out[i].tasks, &out[i].task_csr_kept, &used) != 7)
+            fail_msg("%s: unexpected output:\n%s", cmd, text);
+        out[i].y0 = strtod(y[0], NULL);
+        out[i].y1 = strtod(y[1], NULL);
+        out[i].ylast = strtod(y[2], NULL);
+        at += used;
+    }
+    assert_string_equal(out[0].label, "run");
+    assert_string_equal(out[1].label, "parallel");
+    free(text);
+}
+
+/* Builds the driver around y = x * 0.5 compiled with `keep` and checks
+ * both kinds of call, with and without a caller that flushes already. */
+static void ftz_case(int keep, const char *name)
+{
+    char path[1024], obj[1100], prog[1100], cmd[4096];
+    snprintf(path, sizeof path, "%s/%s", CPU_AOT_DIR, name);
+    snprintf(obj, sizeof obj, "%s.o", path);
+    snprintf(prog, sizeof prog, "%s_prog", path);
+    kiln_graph *g = kiln_graph_new();
+    assert_non_null(g);
+    kiln_node x = kiln_input(g, "x", KILN_F32, 1, (int64_t[]){65536});
+    kiln_output(g, "y", kiln_mul(g, x, kiln_scalar(g, KILN_F32, 0.5)));
+    kiln_aot_options o = {.name = name, .path = path, .keep_denormals = keep};
+    if (kiln_compile_aot(g, &o) != KILN_OK)
+        fail_msg("compile_aot: %s", kiln_graph_error(g));
+    kiln_graph_free(g);
+    check_symbols(obj, name);
+    snprintf(cmd, sizeof cmd,
+             "%s -std=c11 -Wall -Wextra -Werror -DAOT_NAME=%s '-DAOT_HEADER=\"%s.h\"' "
+             "-I'%s' '%s/aot_ftz_driver.c' '%s' -o '%s'",
+             cc_command(), name, name, CPU_AOT_DIR, CPU_AOT_SOURCE, obj, prog);
+    if (system(cmd) != 0)
+        fail_msg("cannot build the driver: %s", cmd);
+
+    for (int caller_ftz = 0; caller_ftz <= 1; caller_ftz++) {
+        ftz_line r[2];
+        ftz_run(prog, caller_ftz, r);
+        for (int i = 0; i < 2; i++) {
+            if (!r[i].csr_kept || !r[i].task_csr_kept)
+                fail_msg("%s %s (caller ftz %d): MXCSR control bits changed", name,
+                         r[i].label, caller_ftz);
+            assert_true(r[i].ylast == 0x1p-121);
+            /* keep_denormals leaves each thread's mode alone: the caller's
+             * FTZ|DAZ in NAME_run, none in the driver's tasks */
+            bool flushed = !keep || (caller_ftz && i == 0);
+            if (flushed) {
+                if (r[i].y0 != 0 || r[i].y1 != 0)
+                    fail_msg("%s %s (caller ftz %d): y0 %a, y1 %a, want 0 (flushed)", name,
+                             r[i].label, caller_ftz, r[i].y0, r[i].y1);
+            } else if (r[i].y0 != 0x1p-127 || r[i].y1 != 0x1p-141) {
+                fail_msg("%s %s: y0 %a, y1 %a, want 0x1p-127, 0x1p-141 (kept)", name,
+                         r[i].label, r[i].y0, r[i].y1);
+            }
+        }
+        assert_int_equal(r[0].tasks, 0);
+        assert_int_equal(r[1].tasks, 2); /* the flush inside NAME_task is tested */
+    }
+}
+#endif
+
+static void test_aot_denormals(void **state)
+{
+    (void)state;
+#if defined(__x86_64__)
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%s --version >/dev/null 2>&1", cc_command());
+    if (system(cmd) != 0)
+        skip();
+    ftz_case(0, "kiln_aot_ftz");
+    ftz_case(1, "kiln_aot_keep");
+#else
+    skip(); /* the driver reads MXCSR */
+#endif
+}
+
 static void test_aot_mlp_sgd(void **state) { aot_case(*state, CM_SGD, false, "kiln_aot_sgd"); }
 static void test_aot_mlp_adam(void **state) { aot_case(*state, CM_ADAM, false, "kiln_aot_adam"); }
 static void test_aot_param_copies(void **state)
@@ -317,6 +421,7 @@ int main(void)
         cmocka_unit_test_prestate(test_aot_mlp_sgd, &stats),
         cmocka_unit_test_prestate(test_aot_mlp_adam, &stats),
         cmocka_unit_test_prestate(test_aot_param_copies, &stats),
+        cmocka_unit_test(test_aot_denormals),
     };
     int failures = cmocka_run_group_tests_name("cpu_aot", tests, NULL, NULL);
     ch_stats_print("cpu_aot", &stats);

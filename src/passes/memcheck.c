@@ -302,7 +302,9 @@ const char *k_assign_in_place_refusal(const k_program *p, int t, uint32_t P,
             uint32_t b = p->k[u].acc[a].buf;
             if (b == o && o != P)
                 return "another kernel reads the new value";
-            if (b == P && (u > t || store_index(&p->k[u], a) >= 0))
+            if (b == P && store_index(&p->k[u], a) >= 0)
+                return "another kernel stores the param";
+            if (b == P && u > t)
                 return "a later kernel reads the param's old value";
         }
     }

@@ -454,10 +454,12 @@ typedef enum kiln_backend {
                            * without it kiln_compile fails with "no CUDA
                            * driver found (...)", without a GPU with "no
                            * CUDA device", and every other backend works.
-                           * Inputs are copied to the device at each run,
-                           * outputs and assigned params back after it;
-                           * kiln_get_param/kiln_set_param see the same
-                           * values as with the other backends.  In its
+                           * Inputs are copied to the device at each run
+                           * and outputs back after it; params stay on the
+                           * device (kiln_set_param's value goes up at the
+                           * next run, kiln_get_param fetches the current
+                           * one), so they see the same values as with the
+                           * other backends.  In its
                            * kiln_compile_stats, codegen_ms is emitting CUDA
                            * C and jit_ms is NVRTC (or the cache) plus
                            * loading the module.                          */
@@ -508,7 +510,8 @@ KILN_API kiln_status kiln_run(kiln_program *p);
 /* Copy an output of the last run (nbytes must match exactly). */
 KILN_API kiln_status kiln_get_output(kiln_program *p, const char *name,
                                      void *data, size_t nbytes);
-/* Read or overwrite a param's current value. */
+/* Read or overwrite a param's current value (CUDA: fetched from the
+ * device, KILN_ERR_RUNTIME when that fails). */
 KILN_API kiln_status kiln_get_param(kiln_program *p, const char *name,
                                     void *data, size_t nbytes);
 KILN_API kiln_status kiln_set_param(kiln_program *p, const char *name,

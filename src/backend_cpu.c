@@ -81,7 +81,7 @@ static void cpu_destroy(kiln_program *p)
     p->impl = NULL;
 }
 
-static const rt_backend cpu_backend = {"cpu", cpu_run, cpu_destroy};
+static const rt_backend cpu_backend = {.name = "cpu", .run = cpu_run, .destroy = cpu_destroy};
 
 /* Point bufs at bindings, constants and the arena; re-point each binding's
  * node at its buffer number. */

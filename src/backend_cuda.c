@@ -7,13 +7,13 @@
  * param and constant, the staging area for assigns and the kernel buffer
  * table (kb, uploaded once; see cuda_codegen.h for the kernel ABI).
  *
- * Host copies stay the truth between runs, because kiln_set_param and
- * kiln_get_param (program.c) read and write the bindings' host bytes
- * without telling the backend.  So each run uploads every input, and
- * every param whose host bytes differ from a shadow of what the device
- * holds; after the launches it copies outputs back, applies the assigns on
- * the device and copies the assigned params back into both the binding
- * and the shadow.
+ * Params live on the device between runs: each run uploads every input
+ * and only the params whose host bytes are newer (their initial values,
+ * or kiln_set_param since: the param_changed hook), launches the kernels,
+ * copies the outputs back and applies the assigns on the device.  An
+ * assigned param's binding is then stale, and is downloaded only when
+ * kiln_get_param asks for it (the param_fetch hook): a training loop
+ * moves no params across the bus at all.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -40,8 +40,10 @@ typedef struct cuda_program {
     CUdeviceptr staging, kb;
     int *bind_of;           /* nbuf: binding index of inputs and params, or -1 */
     uint32_t *out_buf;      /* nbinds: buffer of each output binding */
-    void **shadow;          /* nbuf: params, the bytes the device holds */
+    uint8_t *newer;         /* nbuf: params, where the current value is */
 } cuda_program;
+
+enum { HOST_NEWER = 1, DEVICE_NEWER = 2 };
 
 static size_t buf_bytes(const k_buffer *b)
 {
@@ -217,8 +219,7 @@ bool kiln_backend_cuda_translate(const kiln_graph *g, bool fuse, const char *arc
 /* Check a driver call inside a function that has c, err and errlen. */
 #define CK(call, what) rt_cuda_ok(&c->drv, (call), (what), err, errlen)
 
-/* Inputs always; params whose host bytes changed since the device got
- * them (kiln_set_param, or the initial values). */
+/* Inputs always; params whose host bytes are newer than the device's. */
 static bool upload(kiln_program *p, cuda_program *c, char *err, size_t errlen)
 {
     const rt_cuda_api *a = &c->drv.api;
@@ -228,9 +229,9 @@ static bool upload(kiln_program *p, cuda_program *c, char *err, size_t errlen)
             continue;
         const rt_binding *bind = &p->binds[c->bind_of[b]];
         if (kb->kind == KB_PARAM) {
-            if (memcmp(c->shadow[b], bind->data, bind->nbytes) == 0)
+            if (!(c->newer[b] & HOST_NEWER))
                 continue;
-            memcpy(c->shadow[b], bind->data, bind->nbytes);
+            c->newer[b] = 0;
         }
         if (!CK(a->memcpy_htod_async(c->dbuf[b], bind->data, bind->nbytes, c->drv.stream),
                 "cuMemcpyHtoDAsync"))
@@ -290,28 +291,16 @@ static bool assign(cuda_program *c, char *err, size_t errlen)
     return true;
 }
 
-/* Outputs (enqueued before the assigns, so they see the pre-assign
- * values), then assigned params into their shadows. */
-static bool download(kiln_program *p, cuda_program *c, bool after_assign,
-                     char *err, size_t errlen)
+/* Outputs, enqueued before the assigns so they see the pre-assign values. */
+static bool download(kiln_program *p, cuda_program *c, char *err, size_t errlen)
 {
     const rt_cuda_api *a = &c->drv.api;
-    if (!after_assign) {
-        for (int i = 0; i < p->nbinds; i++) {
-            rt_binding *b = &p->binds[i];
-            if (b->kind == 'o' && b->nbytes &&
-                !CK(a->memcpy_dtoh_async(b->data, c->dbuf[c->out_buf[i]], b->nbytes,
-                                         c->drv.stream),
-                    "cuMemcpyDtoHAsync(output)"))
-                return false;
-        }
-        return true;
-    }
-    for (int i = 0; i < c->kp->ncopies; i++) {
-        uint32_t d = c->kp->copies[i].dst;
-        size_t n = buf_bytes(&c->kp->buf[d]);
-        if (n && !CK(a->memcpy_dtoh_async(c->shadow[d], c->dbuf[d], n, c->drv.stream),
-                     "cuMemcpyDtoHAsync(param)"))
+    for (int i = 0; i < p->nbinds; i++) {
+        rt_binding *b = &p->binds[i];
+        if (b->kind == 'o' && b->nbytes &&
+            !CK(a->memcpy_dtoh_async(b->data, c->dbuf[c->out_buf[i]], b->nbytes,
+                                     c->drv.stream),
+                "cuMemcpyDtoHAsync(output)"))
             return false;
     }
     return true;
@@ -323,17 +312,49 @@ static kiln_status cuda_run(kiln_program *p)
     char err[400];
     size_t errlen = sizeof err;
     bool ok = rt_cuda_bind(&c->drv, err, errlen) && upload(p, c, err, errlen) &&
-              launch_all(c, err, errlen) && download(p, c, false, err, errlen) &&
-              assign(c, err, errlen) && download(p, c, true, err, errlen) &&
+              launch_all(c, err, errlen) && download(p, c, err, errlen) &&
+              assign(c, err, errlen) &&
               CK(c->drv.api.stream_synchronize(c->drv.stream), "cuStreamSynchronize");
     if (!ok)
         return rt_fail(p, KILN_ERR_RUNTIME, "cuda: %s", err);
-    for (int i = 0; i < c->kp->ncopies; i++) {
-        uint32_t d = c->kp->copies[i].dst;
-        rt_binding *b = &p->binds[c->bind_of[d]];
-        memcpy(b->data, c->shadow[d], b->nbytes);
-    }
+    for (int i = 0; i < c->kp->ncopies; i++)
+        c->newer[c->kp->copies[i].dst] = DEVICE_NEWER;
     return KILN_OK;
+}
+
+/* The buffer of param binding b, or -1 (a param no kernel touches). */
+static int64_t buffer_of(const kiln_program *p, const cuda_program *c, const rt_binding *b)
+{
+    for (uint32_t i = 0; i < c->kp->nbuf; i++)
+        if (c->bind_of[i] == (int)(b - p->binds))
+            return i;
+    return -1;
+}
+
+static kiln_status cuda_param_fetch(kiln_program *p, rt_binding *b)
+{
+    cuda_program *c = p->impl;
+    int64_t i = buffer_of(p, c, b);
+    if (i < 0 || !(c->newer[i] & DEVICE_NEWER))
+        return KILN_OK;
+    char err[400];
+    size_t errlen = sizeof err;
+    bool ok = rt_cuda_bind(&c->drv, err, errlen) &&
+              CK(c->drv.api.memcpy_dtoh_async(b->data, c->dbuf[i], b->nbytes, c->drv.stream),
+                 "cuMemcpyDtoHAsync(param)") &&
+              CK(c->drv.api.stream_synchronize(c->drv.stream), "cuStreamSynchronize");
+    if (!ok)
+        return rt_fail(p, KILN_ERR_RUNTIME, "cuda: %s", err);
+    c->newer[i] = 0;
+    return KILN_OK;
+}
+
+static void cuda_param_changed(kiln_program *p, rt_binding *b)
+{
+    cuda_program *c = p->impl;
+    int64_t i = buffer_of(p, c, b);
+    if (i >= 0)
+        c->newer[i] = HOST_NEWER;
 }
 
 static void cuda_destroy(kiln_program *p)
@@ -350,9 +371,7 @@ static void cuda_destroy(kiln_program *p)
             c->drv.api.module_unload(c->mod);
     }
     rt_cuda_close(&c->drv);
-    for (uint32_t b = 0; c->shadow && c->kp && b < c->kp->nbuf; b++)
-        p->alloc.free(c->shadow[b], p->alloc.user);
-    void *arrays[] = {c->fn, c->info, c->dbuf, c->bind_of, c->out_buf, c->shadow};
+    void *arrays[] = {c->fn, c->info, c->dbuf, c->bind_of, c->out_buf, c->newer};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         p->alloc.free(arrays[i], p->alloc.user);
     k_program_free(c->kp);
@@ -360,7 +379,9 @@ static void cuda_destroy(kiln_program *p)
     p->impl = NULL;
 }
 
-static const rt_backend cuda_backend = {"cuda", cuda_run, cuda_destroy};
+static const rt_backend cuda_backend = {.name = "cuda", .run = cuda_run, .destroy = cuda_destroy,
+                                        .param_fetch = cuda_param_fetch,
+                                        .param_changed = cuda_param_changed};
 
 /* ---- building ------------------------------------------------------------- */
 
@@ -471,10 +492,8 @@ static bool bindings(kiln_program *p, cuda_program *c, char *err, size_t errlen)
             return false;
         }
         c->bind_of[b] = (int)(bind - p->binds);
-        if (buf->kind == KB_PARAM && !(c->shadow[b] = zalloc(p, bind->nbytes))) {
-            snprintf(err, errlen, "out of memory");
-            return false;
-        }
+        if (buf->kind == KB_PARAM)
+            c->newer[b] = HOST_NEWER; /* the initial values */
     }
     for (int o = 0; o < kp->noutputs; o++) {
         rt_binding *bind = rt_find(p, 'o', kp->outputs[o].name);
@@ -487,8 +506,8 @@ static bool bindings(kiln_program *p, cuda_program *c, char *err, size_t errlen)
     return true;
 }
 
-/* Allocate, upload constants and the kb table, and the params' initial
- * values (their shadows start zeroed, so any non-zero param differs). */
+/* Allocate, upload constants and the kb table (params go up at the first
+ * run, being newer on the host). */
 static bool place(kiln_program *p, cuda_program *c, char *err, size_t errlen)
 {
     const k_program *kp = c->kp;
@@ -496,9 +515,9 @@ static bool place(kiln_program *p, cuda_program *c, char *err, size_t errlen)
     size_t *off = zalloc(p, nbuf * sizeof *off);
     c->dbuf = zalloc(p, nbuf * sizeof *c->dbuf);
     c->bind_of = zalloc(p, nbuf * sizeof *c->bind_of);
-    c->shadow = zalloc(p, nbuf * sizeof *c->shadow);
+    c->newer = zalloc(p, nbuf * sizeof *c->newer);
     c->out_buf = zalloc(p, (size_t)(p->nbinds ? p->nbinds : 1) * sizeof *c->out_buf);
-    bool ok = off && c->dbuf && c->bind_of && c->shadow && c->out_buf;
+    bool ok = off && c->dbuf && c->bind_of && c->newer && c->out_buf;
     if (!ok)
         snprintf(err, errlen, "out of memory");
     ok = ok && bindings(p, c, err, errlen);
@@ -511,8 +530,6 @@ static bool place(kiln_program *p, cuda_program *c, char *err, size_t errlen)
         if (kp->buf[b].kind == KB_CONST && n)
             ok = CK(a->memcpy_htod_async(c->dbuf[b], kp->buf[b].data, n, c->drv.stream),
                     "cuMemcpyHtoDAsync(constant)");
-        if (kp->buf[b].kind == KB_PARAM && n)
-            ok = CK(a->memset_d8_async(c->dbuf[b], 0, n, c->drv.stream), "cuMemsetD8Async");
     }
     c->staging = c->base + staging_at;
     c->kb = c->base + kb_at;

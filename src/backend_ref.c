@@ -54,7 +54,7 @@ static kiln_status ref_run(kiln_program *p)
 
 static void ref_destroy(kiln_program *p) { kiln_graph_free(p->impl); }
 
-static const rt_backend ref_backend = {"ref", ref_run, ref_destroy};
+static const rt_backend ref_backend = {.name = "ref", .run = ref_run, .destroy = ref_destroy};
 
 bool kiln_backend_ref_attach(kiln_program *p, const kiln_graph *g)
 {

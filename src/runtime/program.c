@@ -166,6 +166,9 @@ kiln_status kiln_get_param(kiln_program *p, const char *name, void *data,
     rt_binding *b = checked(p, 'p', name, data, nbytes, &s);
     if (!b)
         return s;
+    if (p->backend && p->backend->param_fetch &&
+        (s = p->backend->param_fetch(p, b)) != KILN_OK)
+        return s;
     memcpy(data, b->data, nbytes);
     return KILN_OK;
 }
@@ -180,6 +183,8 @@ kiln_status kiln_set_param(kiln_program *p, const char *name, const void *data,
     if (!b)
         return s;
     memcpy(b->data, data, nbytes);
+    if (p->backend && p->backend->param_changed)
+        p->backend->param_changed(p, b);
     return KILN_OK;
 }
 

@@ -28,6 +28,11 @@ typedef struct rt_backend {
     const char *name;
     kiln_status (*run)(kiln_program *p);
     void (*destroy)(kiln_program *p);
+    /* Optional, for a backend whose params live away from their bindings
+     * (the GPU): make binding b's bytes current before kiln_get_param
+     * reads them, and hear that kiln_set_param overwrote them. */
+    kiln_status (*param_fetch)(kiln_program *p, rt_binding *b);
+    void (*param_changed)(kiln_program *p, rt_binding *b);
 } rt_backend;
 
 struct kiln_program {

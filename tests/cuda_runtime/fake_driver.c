@@ -19,6 +19,7 @@
 
 typedef struct fake_state {
     int live_allocs, launches, ctx_refs, streams, modules, events;
+    size_t htod_bytes, dtoh_bytes; /* host <-> device traffic */
     char last_image[16];
     unsigned last_shared_attr;
 } fake_state;
@@ -142,6 +143,7 @@ static CUresult htod(CUdeviceptr d, const void *h, size_t n, CUstream s)
 {
     (void)s;
     memcpy((void *)(uintptr_t)d, h, n);
+    st.htod_bytes += n;
     return CUDA_SUCCESS;
 }
 
@@ -149,6 +151,7 @@ static CUresult dtoh(void *h, CUdeviceptr d, size_t n, CUstream s)
 {
     (void)s;
     memcpy(h, (void *)(uintptr_t)d, n);
+    st.dtoh_bytes += n;
     return CUDA_SUCCESS;
 }
 

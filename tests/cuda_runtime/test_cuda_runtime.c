@@ -24,6 +24,7 @@
 
 typedef struct fake_state {
     int live_allocs, launches, ctx_refs, streams, modules, events;
+    size_t htod_bytes, dtoh_bytes; /* host <-> device traffic */
     char last_image[16];
     unsigned last_shared_attr;
 } fake_state;
@@ -211,6 +212,51 @@ static void copies_match_reference(void **state)
     assert_int_equal(fake()->streams, 0);
 }
 
+/* Params stay on the device: a run moves the input up and the outputs
+ * down, nothing more, until kiln_get_param asks for an assigned param
+ * (downloaded once) or kiln_set_param changes one (uploaded once). */
+static void params_stay_on_device(void **state)
+{
+    (void)state;
+    use_fake("host");
+    kiln_graph *g = copy_graph();
+    kiln_program *p = compile_cuda(g), *ref = kiln_compile(g, NULL);
+    assert_non_null(p);
+    assert_non_null(ref);
+    const size_t v = 5 * sizeof(float); /* every value in copy_graph */
+    float x[5] = {1, 2, 3, 4, 5};
+    assert_int_equal(kiln_set_input(p, "x", x, sizeof x), KILN_OK);
+    assert_int_equal(kiln_set_input(ref, "x", x, sizeof x), KILN_OK);
+    assert_int_equal(kiln_run(p), KILN_OK); /* the first run uploads a, b, c */
+    assert_int_equal(kiln_run(ref), KILN_OK);
+    size_t up = fake()->htod_bytes, down = fake()->dtoh_bytes;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(kiln_run(p), KILN_OK);
+        assert_int_equal(kiln_run(ref), KILN_OK);
+    }
+    assert_int_equal(fake()->htod_bytes - up, 3 * v);       /* x */
+    assert_int_equal(fake()->dtoh_bytes - down, 3 * 2 * v); /* xo, ao */
+    down = fake()->dtoh_bytes;
+    expect_same(p, ref, 'p', "a"); /* fetched now */
+    assert_int_equal(fake()->dtoh_bytes - down, v);
+    expect_same(p, ref, 'p', "a"); /* and current since */
+    assert_int_equal(fake()->dtoh_bytes - down, v);
+    float w[5] = {9, 8, 7, 6, 5};
+    assert_int_equal(kiln_set_param(p, "b", w, sizeof w), KILN_OK);
+    assert_int_equal(kiln_set_param(ref, "b", w, sizeof w), KILN_OK);
+    up = fake()->htod_bytes;
+    assert_int_equal(kiln_run(p), KILN_OK);
+    assert_int_equal(kiln_run(ref), KILN_OK);
+    assert_int_equal(fake()->htod_bytes - up, 2 * v); /* x and the new b */
+    const char *params[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++)
+        expect_same(p, ref, 'p', params[i]);
+    kiln_program_free(p);
+    kiln_program_free(ref);
+    kiln_graph_free(g);
+    assert_int_equal(fake()->live_allocs, 0);
+}
+
 static void out_of_device_memory(void **state)
 {
     (void)state;
@@ -321,6 +367,7 @@ int main(void)
         cmocka_unit_test(no_device),
         cmocka_unit_test(bad_arch),
         cmocka_unit_test(copies_match_reference),
+        cmocka_unit_test(params_stay_on_device),
         cmocka_unit_test(out_of_device_memory),
         cmocka_unit_test(launches_every_kernel),
         cmocka_unit_test(image_cache),

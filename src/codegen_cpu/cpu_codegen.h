@@ -58,6 +58,9 @@ typedef enum cpu_pipeline {
 kiln_status cpu_optimize_with(LLVMModuleRef m, const cpu_target *t,
                               cpu_pipeline which, char *err, size_t errlen);
 size_t cpu_scratch_bytes(const k_program *p, const cpu_target *t);
+/* Prefetches ahead of the vectorised loops' loads and stores of every
+ * function but the GEMM's (cpu_prefetch.c); run after optimisation. */
+void cpu_add_prefetches(LLVMModuleRef m);
 
 /* ---- shared by the cpu_*.c emitters ------------------------------------ */
 

@@ -438,6 +438,8 @@ kiln_status cpu_optimize_with(LLVMModuleRef m, const cpu_target *t,
     LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
     LLVMErrorRef e = LLVMRunPasses(m, pipeline_for(which), t->machine, o);
     LLVMDisposePassBuilderOptions(o);
+    if (!e && which != CPU_PIPE_GEMM)
+        cpu_add_prefetches(m);
     if (e) {
         char *msg = LLVMGetErrorMessage(e);
         snprintf(err, errlen, "LLVM optimisation failed: %s", msg);

@@ -214,6 +214,9 @@ int64_t k_plan_lower_bound(const k_program *p);
 const char *k_inplace_refusal(const k_program *p, const k_live *live, int t,
                               uint32_t x, uint32_t o);
 
+/* Which kernel stores buffer b: its index, -1 for none, -2 for several. */
+int k_sole_writer(const k_program *p, uint32_t b);
+
 /* NULL when map kernel t may store param P's new value, held in buffer o
  * (a temp, or P itself once rewritten), straight into P: t reads P only at
  * the element it stores, nothing after t reads P's old value, nobody else

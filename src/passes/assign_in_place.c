@@ -19,24 +19,6 @@
 #include "ir/kernel.h"
 #include "passes.h"
 
-static bool stores(const kernel *k, int a)
-{
-    for (int i = 0; i < k->nextra; i++)
-        if (a == k->extra_out[i])
-            return true;
-    return a == k->out;
-}
-
-/* The first kernel storing b (the refusal checks it is the only one). */
-static int writer_of(const k_program *p, uint32_t b)
-{
-    for (int t = 0; t < p->nk; t++)
-        for (int a = 0; a < p->k[t].nacc; a++)
-            if (p->k[t].acc[a].buf == b && stores(&p->k[t], a))
-                return t;
-    return -1;
-}
-
 void pass_assign_in_place(k_program *p)
 {
     for (int i = 0; i < p->ncopies; i++) {
@@ -44,7 +26,7 @@ void pass_assign_in_place(k_program *p)
         if (c->in_place || p->buf[c->dst].kind != KB_PARAM ||
             p->buf[c->src].kind != KB_TEMP)
             continue;
-        int t = writer_of(p, c->src);
+        int t = k_sole_writer(p, c->src);
         if (t < 0 || k_assign_in_place_refusal(p, t, c->dst, c->src))
             continue;
         kernel *k = &p->k[t];

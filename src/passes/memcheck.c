@@ -236,8 +236,7 @@ const char *k_inplace_refusal(const k_program *p, const k_live *live, int t,
 
 /* ---- assigns in place ------------------------------------------------- */
 
-/* Which kernel stores buffer b: its index, -1 for none, -2 for several. */
-static int sole_writer(const k_program *p, uint32_t b)
+int k_sole_writer(const k_program *p, uint32_t b)
 {
     int w = -1;
     for (int t = 0; t < p->nk; t++)
@@ -425,7 +424,7 @@ static kiln_status check_param_stores(const k_program *p, uint32_t b, char *err,
     bool in_place = false;
     for (int i = 0; i < p->ncopies; i++)
         in_place |= p->copies[i].dst == b && p->copies[i].in_place;
-    int t = sole_writer(p, b);
+    int t = k_sole_writer(p, b);
     if (t == -1 && !in_place)
         return KILN_OK;
     if (t == -1)

@@ -20,28 +20,6 @@
 #include "kiln.h"
 #include "workloads.h"
 
-static void bind_inputs(kiln_program *p)
-{
-    for (int i = 0; i < kiln_program_binding_count(p); i++) {
-        kiln_binding b;
-        kiln_program_binding(p, i, &b);
-        if (b.kind != 'i')
-            continue;
-        size_t n = 1;
-        for (int d = 0; d < b.rank; d++)
-            n *= (size_t)b.dims[d];
-        void *data = malloc(n * kiln_dtype_size(b.dtype) + 1);
-        for (size_t j = 0; j < n; j++) {
-            if (b.dtype == KILN_F32)
-                ((float *)data)[j] = (float)sin(0.37 * (double)j);
-            else if (b.dtype == KILN_I32)
-                ((int32_t *)data)[j] = (int32_t)(j % 10);
-        }
-        kiln_set_input(p, b.name, data, n * kiln_dtype_size(b.dtype));
-        free(data);
-    }
-}
-
 typedef struct result {
     double ms[2]; /* fused, unfused */
     int kernels[2];
@@ -62,7 +40,7 @@ static int measure(kiln_graph *g, int runs, result *r)
         kiln_program *p = compile(g, KILN_BACKEND_CUDA, k);
         if (!p)
             return -1;
-        bind_inputs(p);
+        wl_bind_inputs(p);
         kiln_compile_stats s;
         kiln_program_stats(p, &s);
         r->kernels[k] = s.kernels;
@@ -92,7 +70,7 @@ static double mlp_vs_reference(int64_t batch, float *first, float *last)
     kiln_program *p[2] = {compile(g, KILN_BACKEND_CUDA, 0), compile(g, KILN_BACKEND_REF, 0)};
     double worst = -1;
     for (int k = 0; p[0] && p[1] && k < 2; k++)
-        bind_inputs(p[k]);
+        wl_bind_inputs(p[k]);
     for (int step = 0; p[0] && p[1] && step < 10; step++) {
         float loss[2];
         for (int k = 0; k < 2; k++)

@@ -41,29 +41,6 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Bind deterministic inputs to every input of p. */
-static void bind_inputs(kiln_program *p)
-{
-    for (int i = 0; i < kiln_program_binding_count(p); i++) {
-        kiln_binding b;
-        kiln_program_binding(p, i, &b);
-        if (b.kind != 'i')
-            continue;
-        size_t n = 1;
-        for (int d = 0; d < b.rank; d++)
-            n *= (size_t)b.dims[d];
-        void *data = malloc(n * kiln_dtype_size(b.dtype));
-        for (size_t j = 0; j < n; j++) {
-            if (b.dtype == KILN_F32)
-                ((float *)data)[j] = (float)sin(0.37 * (double)j);
-            else if (b.dtype == KILN_I32)
-                ((int32_t *)data)[j] = (int32_t)(j % 10);
-        }
-        kiln_set_input(p, b.name, data, n * kiln_dtype_size(b.dtype));
-        free(data);
-    }
-}
-
 typedef struct result {
     double fused_ms, unfused_ms, extra_ms;
     int fused_kernels, unfused_kernels;
@@ -81,7 +58,7 @@ static int measure(kiln_graph *g, int threads, int runs, result *r)
             fprintf(stderr, "bench_fusion: %s\n", kiln_graph_error(g));
             return -1;
         }
-        bind_inputs(p[k]);
+        wl_bind_inputs(p[k]);
         kiln_run(p[k]); /* warm-up: pages, caches */
         kiln_compile_stats s;
         kiln_program_stats(p[k], &s);

@@ -1,5 +1,7 @@
 /* workloads.c — see workloads.h. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "workloads.h"
 
@@ -56,4 +58,27 @@ kiln_graph *wl_mlp_step(int64_t batch)
     kiln_output(g, "loss", loss);
     kiln_adam(g, loss, &(kiln_adam_options){.lr = 1e-3});
     return g;
+}
+
+void wl_bind_inputs(kiln_program *p)
+{
+    for (int i = 0; i < kiln_program_binding_count(p); i++) {
+        kiln_binding b;
+        kiln_program_binding(p, i, &b);
+        if (b.kind != 'i')
+            continue;
+        size_t n = 1;
+        for (int d = 0; d < b.rank; d++)
+            n *= (size_t)b.dims[d];
+        void *data = malloc(n * kiln_dtype_size(b.dtype) + 1);
+        for (size_t j = 0; data && j < n; j++) {
+            if (b.dtype == KILN_F32)
+                ((float *)data)[j] = (float)sin(0.37 * (double)j);
+            else if (b.dtype == KILN_I32)
+                ((int32_t *)data)[j] = (int32_t)(j % 10);
+        }
+        if (data)
+            kiln_set_input(p, b.name, data, n * kiln_dtype_size(b.dtype));
+        free(data);
+    }
 }

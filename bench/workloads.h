@@ -16,4 +16,8 @@ kiln_graph *wl_layernorm(void);
  * Glorot-uniform weights w1..w3, zero biases b1..b3, output "loss". */
 kiln_graph *wl_mlp_step(int64_t batch);
 
+/* Bind deterministic values to every input of p: f32 sin(0.37 j),
+ * i32 j mod 10 (the MLP's labels). */
+void wl_bind_inputs(kiln_program *p);
+
 #endif
